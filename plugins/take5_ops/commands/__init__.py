@@ -1,0 +1,1 @@
+"""One module per ``take5`` command, each with ``register(subparsers)``."""

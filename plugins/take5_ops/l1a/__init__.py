@@ -1,0 +1,1 @@
+"""Level 1A deliveries: the contract in ../shared/specs/l1a-delivery.md."""

@@ -1,0 +1,331 @@
+"""Object stores: one interface over S3 (boto3) and a local folder.
+
+Every bucket of the chain (deliveries, auxiliary data, work, distribution) is
+a :class:`Store`. The Airflow tasks use :class:`S3Store`; ``take5 run-site``
+uses :class:`LocalStore` folders laid out exactly like the buckets. Keys are
+``/``-separated and validated: no absolute keys, no ``..``, no empty parts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+CHUNK = 8 * 1024 * 1024
+
+
+class StoreError(RuntimeError):
+    """A store operation failed; the message names the store and the key."""
+
+
+class InvalidKey(ValueError):
+    """A key that could escape its bucket or folder."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a listing or a HEAD tells about one object."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    sha256: str | None = None  # hex digest, when the store knows it
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative key, else raise :class:`InvalidKey`."""
+    if not key or key.startswith("/") or "\\" in key or "\x00" in key:
+        raise InvalidKey(f"invalid object key {key!r}")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise InvalidKey(f"invalid object key {key!r}")
+    return key
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Store:
+    """Interface shared by :class:`S3Store` and :class:`LocalStore`."""
+
+    url: str
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order."""
+        raise NotImplementedError
+
+    def list_dirs(self, prefix: str = "") -> list[str]:
+        """Names of the 'folders' directly below ``prefix`` (which ends with ``/`` or is empty)."""
+        raise NotImplementedError
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """Information on one object, with its SHA-256 when known; ``None`` if absent."""
+        raise NotImplementedError
+
+    def get_bytes(self, key: str) -> bytes:
+        raise NotImplementedError
+
+    def download(self, key: str, path: Path) -> str:
+        """Copy an object to a local file; return its hex SHA-256 computed while writing."""
+        raise NotImplementedError
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> ObjectInfo:
+        raise NotImplementedError
+
+    def upload(self, path: Path, key: str, content_type: str | None = None, sha256: str | None = None) -> ObjectInfo:
+        """Upload a local file; ``sha256`` (hex) is checked by the store when given."""
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        return self.head(key) is not None
+
+    def href(self, key: str) -> str:
+        """A URL that names the object (``s3://bucket/key`` or a file path)."""
+        raise NotImplementedError
+
+
+class LocalStore(Store):
+    """A folder used as a bucket (for ``run-site``, tests and debugging)."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+        self.url = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def _info(self, path: Path, key: str, with_sha: bool = False) -> ObjectInfo:
+        st = path.stat()
+        return ObjectInfo(
+            key=key,
+            size=st.st_size,
+            etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
+            last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+            sha256=sha256_file(path) if with_sha else None,
+        )
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        if not self.root.is_dir():
+            return
+        keys = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(".take5-tmp-"):
+                    continue
+                key = (Path(dirpath) / name).relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        for key in sorted(keys):
+            yield self._info(self.root / key, key)
+
+    def list_dirs(self, prefix: str = "") -> list[str]:
+        base = self.root / prefix if prefix else self.root
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir())
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        return self._info(path, key, with_sha=True) if path.is_file() else None
+
+    def get_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"{self.url}: no object {key!r}") from None
+
+    def download(self, key: str, path: Path) -> str:
+        src = self._path(key)
+        if not src.is_file():
+            raise StoreError(f"{self.url}: no object {key!r}")
+        h = hashlib.sha256()
+        with open(src, "rb") as fin, open(path, "wb") as fout:
+            for chunk in iter(lambda: fin.read(CHUNK), b""):
+                h.update(chunk)
+                fout.write(chunk)
+        return h.hexdigest()
+
+    def _atomic_write(self, key: str, writer) -> ObjectInfo:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".take5-tmp-", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                writer(f)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self._info(dest, key)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> ObjectInfo:
+        return self._atomic_write(key, lambda f: f.write(data))
+
+    def upload(self, path: Path, key: str, content_type: str | None = None, sha256: str | None = None) -> ObjectInfo:
+        def write(f):
+            h = hashlib.sha256()
+            with open(path, "rb") as fin:
+                for chunk in iter(lambda: fin.read(CHUNK), b""):
+                    h.update(chunk)
+                    f.write(chunk)
+            if sha256 is not None and h.hexdigest() != sha256:
+                raise StoreError(f"{self.url}: checksum mismatch writing {key!r}")
+
+        return self._atomic_write(key, write)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def href(self, key: str) -> str:
+        return str(self._path(key))
+
+
+class S3Store(Store):
+    """One bucket of an S3-compatible server, through a boto3 client."""
+
+    def __init__(self, client, bucket: str):
+        self.client = client
+        self.bucket = bucket
+        self.url = f"s3://{bucket}"
+
+    @classmethod
+    def from_endpoint(cls, bucket: str, endpoint_url: str | None = None, **client_kwargs) -> "S3Store":
+        """A store on ``endpoint_url`` (credentials from the environment, as boto3 does)."""
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=endpoint_url, **client_kwargs)
+        return cls(client, bucket)
+
+    def _err(self, op: str, key: str, exc: Exception) -> StoreError:
+        return StoreError(f"{self.url}: {op} {key!r} failed: {exc}")
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                yield ObjectInfo(
+                    key=obj["Key"],
+                    size=obj["Size"],
+                    etag=obj["ETag"].strip('"'),
+                    last_modified=obj["LastModified"],
+                )
+
+    def list_dirs(self, prefix: str = "") -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        names = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            for cp in page.get("CommonPrefixes", []):
+                names.append(cp["Prefix"][len(prefix):].rstrip("/"))
+        return sorted(names)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            r = self.client.head_object(Bucket=self.bucket, Key=check_key(key), ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise self._err("HEAD", key, exc) from exc
+        sha = r.get("ChecksumSHA256")
+        if sha and "-" not in sha:
+            sha = base64.b64decode(sha).hex()
+        else:
+            sha = r.get("Metadata", {}).get("sha256")
+        return ObjectInfo(key, r["ContentLength"], r["ETag"].strip('"'), r["LastModified"], sha)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"].read()
+        except Exception as exc:
+            raise self._err("GET", key, exc) from exc
+
+    def download(self, key: str, path: Path) -> str:
+        h = hashlib.sha256()
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"]
+            with open(path, "wb") as f:
+                for chunk in iter(lambda: body.read(CHUNK), b""):
+                    h.update(chunk)
+                    f.write(chunk)
+        except OSError:
+            raise
+        except Exception as exc:
+            raise self._err("GET", key, exc) from exc
+        return h.hexdigest()
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> ObjectInfo:
+        digest = hashlib.sha256(data).digest()
+        extra = {"ContentType": content_type} if content_type else {}
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=check_key(key),
+                Body=data,
+                ChecksumSHA256=base64.b64encode(digest).decode(),
+                Metadata={"sha256": digest.hex()},
+                **extra,
+            )
+        except Exception as exc:
+            raise self._err("PUT", key, exc) from exc
+        info = self.head(key)
+        if info is None or info.size != len(data):
+            raise StoreError(f"{self.url}: {key!r} not stored as written")
+        return info
+
+    def upload(self, path: Path, key: str, content_type: str | None = None, sha256: str | None = None) -> ObjectInfo:
+        sha256 = sha256 or sha256_file(path)
+        extra = {"Metadata": {"sha256": sha256}}
+        if content_type:
+            extra["ContentType"] = content_type
+        try:
+            self.client.upload_file(str(path), self.bucket, check_key(key), ExtraArgs=extra)
+        except Exception as exc:
+            raise self._err("upload", key, exc) from exc
+        info = self.head(key)
+        if info is None or info.size != Path(path).stat().st_size:
+            raise StoreError(f"{self.url}: {key!r} not stored as written")
+        return info
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+        except Exception as exc:
+            raise self._err("DELETE", key, exc) from exc
+
+    def href(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+
+def copy_tree(src: Store, dst: Store, prefix: str = "") -> int:
+    """Copy every object under ``prefix`` from one store to another; return the count."""
+    n = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for info in src.list(prefix):
+            local = Path(tmp) / "obj"
+            src.download(info.key, local)
+            dst.upload(local, info.key)
+            n += 1
+    return n
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a local folder if it exists."""
+    shutil.rmtree(path, ignore_errors=True)
