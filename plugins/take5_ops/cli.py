@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "take5_ops.commands.simulate",
     "take5_ops.commands.run_site",
     "take5_ops.commands.validate_configs",
+    "take5_ops.commands.deliver",
 )
 
 

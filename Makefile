@@ -1,0 +1,54 @@
+# take5 — one command runs the stack, one command runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: help venv run stop test bench system-deps freeze clean
+
+help:
+	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
+	@echo "make stop   - stop the stack started by make run"
+	@echo "make test   - install, then run the whole test suite"
+	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(STAMP)
+
+# Debian tools used by the tests and benchmarks (installed when missing; needs root or sudo).
+system-deps:
+	@missing=""; \
+	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
+	command -v aria2c >/dev/null || missing="$$missing aria2"; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+run: venv
+	$(PY) scripts/stack.py run
+
+stop:
+	@$(PY) scripts/stack.py stop
+
+test: venv system-deps
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+bench: venv system-deps
+	$(PY) bench/run.py --out BENCHMARKS.md
+
+freeze: venv
+	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard."; \
+	  echo "# Regenerate with: make freeze"; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^take5-ops' ) > requirements.txt
+
+clean:
+	rm -rf $(VENV) var build *.egg-info
