@@ -229,7 +229,7 @@ class Stack:
             except Exception as exc:  # never leave processes behind because of the snapshot
                 log(f"could not save the S3 content: {exc}")
         for name, proc in reversed(self.children):
-            terminate_group(proc.pid, name)
+            terminate_group(proc, name)
         PIDFILE.unlink(missing_ok=True)
         log("stopped")
 
@@ -246,25 +246,27 @@ def weekly_batches(folders: list[Path]) -> list[list[Path]]:
     return [groups[k] for k in sorted(groups)]
 
 
-def terminate_group(pid: int, name: str, grace: float = 20) -> None:
-    """SIGTERM a process group, then SIGKILL what is left after ``grace`` seconds."""
+def terminate_group(proc: subprocess.Popen, name: str, grace: float = 20) -> None:
+    """SIGTERM a child's process group, then SIGKILL what is left after ``grace`` seconds."""
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
+        proc.poll()  # reap the leader, else it lingers as a zombie of the group
         try:
-            os.killpg(pid, 0)
+            os.killpg(proc.pid, 0)
         except ProcessLookupError:
             log(f"{name} stopped")
             return
         time.sleep(0.3)
     try:
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         log(f"{name} killed")
     except ProcessLookupError:
         pass
+    proc.poll()
 
 
 def run() -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 CHUNK = 8 * 1024 * 1024
+SINGLE_PUT_MAX = 1024**3  # larger objects go multipart (no full-object SHA-256 from the server)
 
 
 class StoreError(RuntimeError):
@@ -94,6 +95,22 @@ class Store:
 
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
+
+    def copy_from(self, src: "Store", key: str, dst_key: str | None = None) -> ObjectInfo:
+        """Copy object ``key`` of ``src`` here (as ``dst_key``, default the same key).
+
+        The generic way streams through a temporary file and uploads it with
+        its SHA-256 checked; stores override it with a cheaper path when they can.
+        """
+        dst_key = check_key(dst_key or key)
+        with tempfile.TemporaryDirectory(prefix="take5-copy-") as tmp:
+            local = Path(tmp) / "object"
+            digest = src.download(key, local)
+            return self.upload(local, dst_key, content_type=src.content_type(key), sha256=digest)
+
+    def content_type(self, key: str) -> str | None:
+        """The object's content type when the store records one."""
+        return None
 
     def href(self, key: str) -> str:
         """A URL that names the object (``s3://bucket/key`` or a file path)."""
@@ -190,6 +207,14 @@ class LocalStore(Store):
 
         return self._atomic_write(key, write)
 
+    def copy_from(self, src: Store, key: str, dst_key: str | None = None) -> ObjectInfo:
+        if isinstance(src, LocalStore):
+            path = src._path(key)
+            if not path.is_file():
+                raise StoreError(f"{src.url}: no object {key!r}")
+            return self.upload(path, dst_key or key, sha256=sha256_file(path))
+        return super().copy_from(src, key, dst_key)
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -252,15 +277,17 @@ class S3Store(Store):
         return ObjectInfo(key, r["ContentLength"], r["ETag"].strip('"'), r["LastModified"], sha)
 
     def get_bytes(self, key: str) -> bytes:
+        check_key(key)
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except Exception as exc:
             raise self._err("GET", key, exc) from exc
 
     def download(self, key: str, path: Path) -> str:
         h = hashlib.sha256()
+        check_key(key)
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"]
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
             with open(path, "wb") as f:
                 for chunk in iter(lambda: body.read(CHUNK), b""):
                     h.update(chunk)
@@ -272,12 +299,13 @@ class S3Store(Store):
         return h.hexdigest()
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> ObjectInfo:
+        check_key(key)
         digest = hashlib.sha256(data).digest()
         extra = {"ContentType": content_type} if content_type else {}
         try:
             self.client.put_object(
                 Bucket=self.bucket,
-                Key=check_key(key),
+                Key=key,
                 Body=data,
                 ChecksumSHA256=base64.b64encode(digest).decode(),
                 Metadata={"sha256": digest.hex()},
@@ -285,28 +313,68 @@ class S3Store(Store):
             )
         except Exception as exc:
             raise self._err("PUT", key, exc) from exc
-        info = self.head(key)
-        if info is None or info.size != len(data):
-            raise StoreError(f"{self.url}: {key!r} not stored as written")
-        return info
+        return self._check_stored(key, len(data), digest.hex())
 
     def upload(self, path: Path, key: str, content_type: str | None = None, sha256: str | None = None) -> ObjectInfo:
-        sha256 = sha256 or sha256_file(path)
-        extra = {"Metadata": {"sha256": sha256}}
+        from boto3.s3.transfer import TransferConfig
+
+        check_key(key)
+        actual = sha256_file(path)
+        if sha256 is not None and actual != sha256:
+            raise StoreError(f"{self.url}: checksum mismatch uploading {path} to {key!r}")
+        extra = {"Metadata": {"sha256": actual}, "ChecksumAlgorithm": "SHA256"}
         if content_type:
             extra["ContentType"] = content_type
         try:
-            self.client.upload_file(str(path), self.bucket, check_key(key), ExtraArgs=extra)
+            self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra,
+                                    Config=TransferConfig(multipart_threshold=SINGLE_PUT_MAX))
         except Exception as exc:
             raise self._err("upload", key, exc) from exc
+        return self._check_stored(key, Path(path).stat().st_size, actual)
+
+    def _check_stored(self, key: str, size: int, sha256: str) -> ObjectInfo:
         info = self.head(key)
-        if info is None or info.size != Path(path).stat().st_size:
-            raise StoreError(f"{self.url}: {key!r} not stored as written")
+        if info is None or info.size != size or info.sha256 != sha256:
+            raise StoreError(f"{self.url}: {key!r} not stored as written (size or SHA-256 differ)")
         return info
 
-    def delete(self, key: str) -> None:
+    def content_type(self, key: str) -> str | None:
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+            return self.client.head_object(Bucket=self.bucket, Key=check_key(key)).get("ContentType")
+        except Exception:
+            return None
+
+    def same_server(self, other: Store) -> bool:
+        """True when ``other`` is an S3 bucket reachable by a server-side copy from here."""
+        return isinstance(other, S3Store) and other.client.meta.endpoint_url == self.client.meta.endpoint_url
+
+    def copy_from(self, src: Store, key: str, dst_key: str | None = None) -> ObjectInfo:
+        """Server-side copy from a bucket of the same server (metadata kept, SHA-256
+        recomputed by the server and checked); download/upload otherwise."""
+        from botocore.exceptions import ClientError
+
+        if not self.same_server(src):
+            return super().copy_from(src, key, dst_key)
+        dst_key = check_key(dst_key or key)
+        source = src.head(key)
+        if source is None:
+            raise StoreError(f"{src.url}: no object {key!r}")
+        if source.size > SINGLE_PUT_MAX or source.sha256 is None:
+            return super().copy_from(src, key, dst_key)
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=dst_key, MetadataDirective="COPY",
+                                    CopySource={"Bucket": src.bucket, "Key": check_key(key)},
+                                    ChecksumAlgorithm="SHA256")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("AccessDenied", "NotImplemented"):
+                return super().copy_from(src, key, dst_key)
+            raise self._err("COPY", dst_key, exc) from exc
+        return self._check_stored(dst_key, source.size, source.sha256)
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
             raise self._err("DELETE", key, exc) from exc
 
@@ -317,13 +385,19 @@ class S3Store(Store):
 def copy_tree(src: Store, dst: Store, prefix: str = "") -> int:
     """Copy every object under ``prefix`` from one store to another; return the count."""
     n = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for info in src.list(prefix):
-            local = Path(tmp) / "obj"
-            src.download(info.key, local)
-            dst.upload(local, info.key)
-            n += 1
+    for info in src.list(prefix):
+        dst.copy_from(src, info.key)
+        n += 1
     return n
+
+
+def put_if_changed(store: Store, key: str, data: bytes, content_type: str | None = None) -> bool:
+    """Write ``data`` unless the object already holds exactly these bytes; True if written."""
+    info = store.head(key)
+    if info is not None and info.size == len(data) and info.sha256 == hashlib.sha256(data).hexdigest():
+        return False
+    store.put_bytes(key, data, content_type)
+    return True
 
 
 def remove_tree(path: Path) -> None:

@@ -8,9 +8,11 @@ the same elements (the simulator uses it).
 
 from __future__ import annotations
 
+import math
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import datetime, timezone
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -87,9 +89,12 @@ def _text(root, path: str, source: str) -> str:
 def _num(root, path: str, source: str, kind=float):
     text = _text(root, path, source)
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
-        raise MetadataError(f"{source}: element {path}: {text!r} is not a valid {kind.__name__}") from None
+        value = None
+    if value is None or not math.isfinite(value):
+        raise MetadataError(f"{source}: element {path}: {text!r} is not a valid {kind.__name__}")
+    return value
 
 
 def _point(el, path: str, source: str) -> FramePoint:
@@ -145,18 +150,26 @@ def read_dimap(data: bytes, source: str = "METADATA.DIM") -> L1AMetadata:
     _expect(root, f"{SOURCE}/SENSOR_CODE", "J", source)
     day_text = _text(root, f"{SOURCE}/IMAGING_DATE", source)
     time_text = _text(root, f"{SOURCE}/IMAGING_TIME", source)
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day_text):
+        raise MetadataError(f"{source}: element {SOURCE}/IMAGING_DATE is {day_text!r}, expected YYYY-MM-DD")
+    if not re.fullmatch(r"[0-9]{2}:[0-9]{2}:[0-9]{2}", time_text):
+        raise MetadataError(f"{source}: element {SOURCE}/IMAGING_TIME is {time_text!r}, expected HH:MM:SS")
     try:
-        acquired = datetime.combine(date.fromisoformat(day_text), time.fromisoformat(time_text), timezone.utc)
+        acquired = datetime.strptime(f"{day_text} {time_text}", "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
     except ValueError:
-        raise MetadataError(f"{source}: element {SOURCE}/IMAGING_DATE or IMAGING_TIME: invalid {day_text!r} {time_text!r}") from None
+        raise MetadataError(f"{source}: element {SOURCE}/IMAGING_DATE or IMAGING_TIME: impossible {day_text!r} {time_text!r}") from None
     grid = _text(root, f"{SOURCE}/GRID_REFERENCE", source)
-    if len(grid) != 6 or not grid.isdigit():
+    if not re.fullmatch(r"[0-9]{6}", grid):
         raise MetadataError(f"{source}: element {SOURCE}/GRID_REFERENCE is {grid!r}, expected KKKJJJ")
 
     irradiance = {}
-    for el in root.findall("Data_Strip/Sensor_Calibration/Solar_Irradiance/Band_Solar_Irradiance"):
-        path = "Data_Strip/Sensor_Calibration/Solar_Irradiance/Band_Solar_Irradiance"
-        irradiance[_num(el, "BAND_INDEX", f"{source}: {path}", int)] = _num(el, "SOLAR_IRRADIANCE_VALUE", f"{source}: {path}")
+    path = "Data_Strip/Sensor_Calibration/Solar_Irradiance/Band_Solar_Irradiance"
+    for el in root.findall(path):
+        index = _num(el, "BAND_INDEX", f"{source}: {path}", int)
+        value = _num(el, "SOLAR_IRRADIANCE_VALUE", f"{source}: {path}")
+        if index in irradiance or value <= 0:
+            raise MetadataError(f"{source}: element {path}: repeated BAND_INDEX {index} or non-positive value {value}")
+        irradiance[index] = value
     bands: dict[str, BandInfo] = {}
     path = "Image_Interpretation/Spectral_Band_Info"
     for el in root.findall(path):
@@ -182,13 +195,17 @@ def read_dimap(data: bytes, source: str = "METADATA.DIM") -> L1AMetadata:
     sun_elevation = _num(root, f"{SOURCE}/SUN_ELEVATION", source)
     if not 0 < sun_elevation <= 90:
         raise MetadataError(f"{source}: element {SOURCE}/SUN_ELEVATION is {sun_elevation}, expected 0..90")
+    ncols = _num(root, "Raster_Dimensions/NCOLS", source, int)
+    nrows = _num(root, "Raster_Dimensions/NROWS", source, int)
+    if ncols <= 0 or nrows <= 0:
+        raise MetadataError(f"{source}: element Raster_Dimensions/NCOLS, NROWS: {ncols} x {nrows} is not a size")
     return L1AMetadata(
         dataset_name=_text(root, "Dataset_Id/DATASET_NAME", source),
         vertices=vertices,
         center=_point(center_el, "Dataset_Frame/Scene_Center", source),
         orientation=_num(root, "Dataset_Frame/SCENE_ORIENTATION", source),
-        ncols=_num(root, "Raster_Dimensions/NCOLS", source, int),
-        nrows=_num(root, "Raster_Dimensions/NROWS", source, int),
+        ncols=ncols,
+        nrows=nrows,
         grid_reference=grid,
         shift_value=_num(root, f"{SOURCE}/SHIFT_VALUE", source, int),
         acquired=acquired,

@@ -1,0 +1,100 @@
+"""Orthorectification of an L1A onto a site grid, strip by strip (RPC + DEM).
+
+One GDAL warp pass per strip gives both the resampled DN and the saturation
+flags: the source is a VRT over ``IMAGERY.TIF`` with eight bands, the four
+spectral bands (XS1, XS2, XS3, SWIR, mapped by name) and four indicator bands
+whose lookup table maps DN 255 to 255 and anything else to 0, their no-data
+value. The warper renormalises over valid contributors, so an indicator comes
+out 255 wherever any source pixel contributing to the output pixel is
+saturated, without a second coordinate transformation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.io import MemoryFile
+from rasterio.transform import Affine
+from rasterio.warp import reproject
+
+from take5_ops.l1a.metadata import BANDS
+
+SATURATED_DN = 255
+WARP_MEMORY_MB = 256
+
+
+@dataclass(frozen=True)
+class Strip:
+    """Rows ``row0 .. row0 + height`` of the output grid.
+
+    ``dn``: float32 (4, h, w) resampled DN in XS1, XS2, XS3, SWIR order, 0 where
+    no data; ``saturated``: bool (4, h, w); ``valid``: bool (h, w), inside the scene.
+    """
+
+    row0: int
+    dn: np.ndarray
+    saturated: np.ndarray
+    valid: np.ndarray
+
+
+def warp_vrt(imagery: Path, band_index: dict[str, int], width: int, height: int, rpc: dict[str, str]) -> str:
+    """VRT XML over ``imagery``: bands 1-4 DN of XS1..SWIR, bands 5-8 their saturation indicators."""
+    src = quoteattr(str(Path(imagery).resolve()))
+
+    def band(number: int, source_band: int, lut: bool) -> str:
+        kind = "ComplexSource" if lut else "SimpleSource"
+        extra = f"<LUT>0:0,{SATURATED_DN - 1}:0,{SATURATED_DN}:{SATURATED_DN}</LUT>" if lut else ""
+        return (f'<VRTRasterBand dataType="Byte" band="{number}"><NoDataValue>0</NoDataValue>'
+                f'<{kind}><SourceFilename relativeToVRT="0">{escape(src[1:-1])}</SourceFilename>'
+                f"<SourceBand>{source_band}</SourceBand>{extra}</{kind}></VRTRasterBand>")
+
+    bands = [band(k + 1, band_index[name], False) for k, name in enumerate(BANDS)]
+    bands += [band(k + 5, band_index[name], True) for k, name in enumerate(BANDS)]
+    items = "".join(f"<MDI key={quoteattr(k)}>{escape(v)}</MDI>" for k, v in sorted(rpc.items()))
+    return (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
+            f'<Metadata domain="RPC">{items}</Metadata>{"".join(bands)}</VRTDataset>')
+
+
+def warp_strips(
+    imagery: Path,
+    band_index: dict[str, int],
+    dem_path: Path,
+    crs: str,
+    transform: tuple[float, ...],
+    shape: tuple[int, int],
+    *,
+    strip_rows: int = 512,
+    resampling: Resampling = Resampling.bilinear,
+    threads: int = 2,
+    error_threshold: float = 0.125,
+) -> Iterator[Strip]:
+    """Orthorectify ``imagery`` (RPCs in the TIFF) with ``dem_path`` onto the grid, one strip at a time.
+
+    ``band_index`` maps XS1..SWIR to 1-based TIFF bands; ``transform`` is the
+    grid's (a, b, c, d, e, f); ``error_threshold`` is the approximate
+    transformer's tolerance in pixels.
+    """
+    height, width = shape
+    grid = Affine(*transform)
+    with rasterio.open(imagery) as src:
+        rpc = src.tags(ns="RPC")
+        vrt = warp_vrt(imagery, band_index, src.width, src.height, rpc)
+    with MemoryFile(vrt.encode(), ext=".vrt") as mem, mem.open() as src:
+        for row0 in range(0, height, strip_rows):
+            rows = min(strip_rows, height - row0)
+            out = np.zeros((8, rows, width), np.float32)
+            reproject(
+                rasterio.band(src, list(range(1, 9))), out,
+                rpcs=src.rpcs, src_nodata=0, dst_nodata=0, dst_crs=crs,
+                dst_transform=grid * Affine.translation(0, row0),
+                resampling=resampling, num_threads=threads, warp_mem_limit=WARP_MEMORY_MB,
+                RPC_DEM=str(dem_path), UNIFIED_SRC_NODATA="NO", INIT_DEST="NO_DATA",
+                ERROR_THRESHOLD=error_threshold,
+            )
+            yield Strip(row0, out[:4], out[4:] > 0, out[0] > 0)

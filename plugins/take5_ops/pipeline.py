@@ -1,0 +1,217 @@
+"""The steps of one site's chain, shared by the Airflow tasks and ``take5 run-site``.
+
+Each step takes the stores (:class:`Buckets`) and JSON-compatible dicts, so
+that an Airflow task passes its result to the next through XCom. Every step
+is idempotent: state lives in the stores, and a rerun finds what is already
+right and leaves it alone.
+
+    intake -> run_l1c (per accepted delivery) -> publish (per product) -> update_catalog
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from take5_ops.l1a import intake as l1a_intake
+from take5_ops.naming import parse_product_id
+from take5_ops.product import MANIFEST, Product
+from take5_ops.publish import (
+    publish_product,
+    read_manifest,
+    update_collection,
+    update_root_catalog,
+    work_prefix,
+)
+from take5_ops.siteconfig import SiteConfig
+from take5_ops.storage import LocalStore, S3Store, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+MARKER_ETAG = "take5:l1a_marker_etag"
+BUCKET_DEFAULTS = {"l1a": "take5-l1a", "aux": "take5-aux", "work": "take5-work", "dist": "take5-dist"}
+
+
+@dataclass
+class Buckets:
+    """The four stores of the chain."""
+
+    l1a: Store
+    aux: Store
+    work: Store
+    dist: Store
+
+    @classmethod
+    def from_env(cls) -> "Buckets":
+        """S3 buckets: ``TAKE5_S3_ENDPOINT`` and ``TAKE5_{L1A,AUX,WORK,DIST}_BUCKET`` (defaults take5-*)."""
+        endpoint = os.environ.get("TAKE5_S3_ENDPOINT") or None
+        first = S3Store.from_endpoint(os.environ.get("TAKE5_L1A_BUCKET", BUCKET_DEFAULTS["l1a"]), endpoint)
+        stores = {"l1a": first}
+        for role in ("aux", "work", "dist"):  # one client: same server, server-side copies
+            stores[role] = S3Store(first.client, os.environ.get(f"TAKE5_{role.upper()}_BUCKET", BUCKET_DEFAULTS[role]))
+        return cls(**stores)
+
+    @classmethod
+    def local(cls, l1a: Path, aux: Path, work: Path, out: Path) -> "Buckets":
+        """Local folders laid out like the buckets (``take5 run-site``)."""
+        return cls(LocalStore(l1a), LocalStore(aux), LocalStore(work), LocalStore(out))
+
+
+def _name(accepted: dict) -> str:
+    return parse_product_id(accepted["product_id"]).product_name("L1C")
+
+
+def intake(buckets: Buckets, site: SiteConfig) -> list[dict]:
+    """Validate every pending delivery of the site; return the accepted ones (``Accepted.to_dict()``).
+
+    Raises the configuration error when the site has no DEM, before any
+    product. Rejects are quarantined and recorded, stale deliveries recorded,
+    stray objects logged once.
+    """
+    l1a_intake.check_site_aux(buckets.aux, site.site_id)
+    with tempfile.TemporaryDirectory(prefix="take5-intake-") as tmp:
+        accepted = l1a_intake.validate_site(buckets.l1a, buckets.work, site, Path(tmp))
+    return [a.to_dict() for a in accepted]
+
+
+def _processed(work: Store, site_id: str, name: str, marker_etag: str) -> Product | None:
+    """The product already in the work bucket for this very delivery, with all its files, else ``None``."""
+    prefix = work_prefix(site_id, name)
+    if not work.exists(prefix + MANIFEST):
+        return None
+    try:
+        product = read_manifest(work, site_id, name)
+    except Exception as exc:  # a bad manifest is redone
+        log.warning("%s: %s; reprocessing", work.href(prefix + MANIFEST), exc)
+        return None
+    if product.properties.get(MARKER_ETAG) != marker_etag:
+        return None
+    for f in product.files:
+        info = work.head(prefix + f.name)
+        if info is None or info.size != f.size or info.sha256 != f.sha256:
+            return None
+    return product
+
+
+def upload_product(work: Store, product: Product, folder: Path) -> None:
+    """Upload a product folder to ``products/<SITE>/<NAME>/``: files already right are skipped,
+    ``manifest.json`` goes last."""
+    prefix = work_prefix(product.site_id, product.name)
+    for f in product.files:
+        info = work.head(prefix + f.name)
+        if info is None or info.size != f.size or info.sha256 != f.sha256:
+            work.upload(folder / f.name, prefix + f.name, content_type=f.media_type, sha256=f.sha256)
+    manifest = product.to_json()
+    current = work.head(prefix + MANIFEST)
+    if current is None or work.get_bytes(prefix + MANIFEST) != manifest:
+        work.put_bytes(prefix + MANIFEST, manifest, "application/json")
+
+
+def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
+    """Process one accepted delivery to L1C in a temporary folder and upload it to the work bucket.
+
+    Skipped when the work bucket already holds the product of this very
+    delivery (same ``DELIVERY.OK`` ETag, every file present and right).
+    Returns ``{"product": Product.to_dict(), "accepted": accepted}``.
+    """
+    from take5_ops.l1c import process_l1c
+
+    acc = l1a_intake.Accepted.from_dict(accepted)
+    if acc.site_id != site.site_id:
+        raise ValueError(f"delivery {acc.product_id} is not of site {site.site_id}")
+    name = _name(accepted)
+    product = _processed(buckets.work, site.site_id, name, acc.marker_etag)
+    if product is not None:
+        log.info("L1C %s already in %s for this delivery, skipped", name, buckets.work.url)
+        return {"product": product.to_dict(), "accepted": accepted}
+    with tempfile.TemporaryDirectory(prefix="take5-l1c-") as tmp:
+        tmp = Path(tmp)
+        l1a_dir = l1a_intake.fetch(buckets.l1a, acc, tmp / "l1a")
+        dem = tmp / "DEM.tif"
+        buckets.aux.download(f"{site.site_id}/DEM.tif", dem)
+        product = process_l1c(l1a_dir, dem, site, tmp / "out", delivered_at=acc.delivered_at)
+        if product.name != name:
+            raise RuntimeError(f"L1C of {acc.product_id} is named {product.name}, expected {name}")
+        product.properties[MARKER_ETAG] = acc.marker_etag
+        folder = tmp / "out" / product.name
+        product.write_manifest(folder)
+        upload_product(buckets.work, product, folder)
+    return {"product": product.to_dict(), "accepted": accepted}
+
+
+def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
+    """Copy one processed product's assets to the distribution bucket, verify them, write its Item.
+
+    ``item`` is a :func:`run_l1c` result. Returns ``{"name", "item_key", "accepted"}``.
+    """
+    name = item["product"]["name"]
+    done = publish_product(buckets.work, buckets.dist, site.site_id, name)
+    return {"name": name, "item_key": done.item_key, "accepted": item["accepted"]}
+
+
+def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], accepted: list[dict]) -> dict:
+    """Link the published Items from the site's Collection, refresh ``catalog.json``, then commit the ledger.
+
+    ``published`` holds :func:`publish` results (``None`` entries, from failed
+    publications, are ignored); the ledger marks their deliveries
+    ``published``. Accepted deliveries without a publication stay pending.
+    """
+    done = [p for p in published if p]
+    collection = update_collection(buckets.dist, site, [p["item_key"] for p in done])
+    catalog_written = update_root_catalog(buckets.dist)
+    for p in done:
+        l1a_intake.record(buckets.work, l1a_intake.Accepted.from_dict(p["accepted"]), "published",
+                          product_name=p["name"])
+    names = {p["accepted"]["product_id"] for p in done}
+    return {
+        "published": len(done),
+        "not_published": sorted(a["product_id"] for a in accepted if a["product_id"] not in names),
+        "collection_items": collection["items"],
+        "collection_added": collection["added"],
+        "collection_written": collection["written"],
+        "catalog_written": catalog_written,
+    }
+
+
+def _reject(buckets: Buckets, accepted: dict, reason: str) -> None:
+    acc = l1a_intake.Accepted.from_dict(accepted)
+    rejected = l1a_intake.Rejected(acc.site_id, acc.product_id, acc.marker_etag, reason,
+                                   delivered_at=acc.delivered_at)
+    l1a_intake.quarantine(buckets.work, rejected)
+    l1a_intake.record(buckets.work, rejected, "rejected")
+
+
+def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = None) -> dict:
+    """The whole chain for one site without Airflow: intake, then L1C and publication per
+    delivery, then the catalog and the ledger.
+
+    A delivery whose L1C or publication fails is recorded as rejected with the
+    reason and quarantined (a store failure leaves it pending instead); the
+    others go on. ``progress(total, title)`` makes a
+    :class:`~take5_ops.progress.Progress`-like context. Returns a summary.
+    """
+    accepted = intake(buckets, site)
+    published, failed = [], {}
+    bar = progress(len(accepted), f"{site.site_id} L1C") if progress else contextlib.nullcontext()
+    with bar:
+        for acc in sorted(accepted, key=lambda a: a["product_id"]):
+            try:
+                published.append(publish(buckets, site, run_l1c(buckets, site, acc)))
+            except StoreError as exc:
+                log.error("%s left pending: %s", acc["product_id"], exc)
+                failed[acc["product_id"]] = f"left pending: {exc}"
+            except Exception as exc:
+                log.exception("%s failed", acc["product_id"])
+                reason = f"processing failed: {type(exc).__name__}: {exc}"
+                _reject(buckets, acc, reason)
+                failed[acc["product_id"]] = reason
+            if progress:
+                bar.advance(acc["product_id"])
+    summary = update_catalog(buckets, site, published, accepted)
+    summary.update(site_id=site.site_id, accepted=len(accepted), failed=failed)
+    return summary
