@@ -7,11 +7,13 @@ and a ``manifest.json`` whose properties carry what the STAC Item needs.
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from pyproj import Transformer
 from rasterio.transform import Affine
 
@@ -63,8 +65,10 @@ def make_product(out_root: Path, acquired: datetime, *, value: int = 1000, instr
         files.append(ProductFile.from_path(path, mask, "image/tiff; application=geotiff; profile=cloud-optimized",
                                            ("data-mask",), f"{mask} mask"))
     qkl = folder / f"{name}_QKL.jpg"
-    with rasterio.open(qkl, "w", driver="JPEG", width=SIZE, height=SIZE, count=3, dtype="uint8") as dst:
-        dst.write(np.full((3, SIZE, SIZE), value % 256, "uint8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(qkl, "w", driver="JPEG", width=SIZE, height=SIZE, count=3, dtype="uint8") as dst:
+            dst.write(np.full((3, SIZE, SIZE), value % 256, "uint8"))
     files.append(ProductFile.from_path(qkl, "thumbnail", "image/jpeg", ("thumbnail", "overview"), "Quicklook"))
     mtd = folder / f"{name}_MTD.json"
     mtd.write_text(json.dumps({"name": name, "value": value}, sort_keys=True))

@@ -46,6 +46,7 @@ def test_put_head_list_roundtrip(store, tmp_path):
     assert store.download("S/P/a.bin", out) == hashlib.sha256(data).hexdigest()
     assert out.read_bytes() == data
     assert store.head("S/missing") is None
+    assert store.href("S/P/").endswith("S/P/") and store.href("S/P/a.bin").endswith("S/P/a.bin")
 
 
 def test_upload_checksum_mismatch_leaves_old_object(store, tmp_path):

@@ -44,18 +44,20 @@ class Strip:
 
 
 def warp_vrt(imagery: Path, band_index: dict[str, int], width: int, height: int, rpc: dict[str, str]) -> str:
-    """VRT XML over ``imagery``: bands 1-4 DN of XS1..SWIR, bands 5-8 their saturation indicators."""
-    src = quoteattr(str(Path(imagery).resolve()))
+    """VRT XML over ``imagery``: bands 1-4 DN of XS1..SWIR, 5-8 their saturation indicators, 9 the no-data indicator."""
+    src = escape(str(Path(imagery).resolve()))
 
-    def band(number: int, source_band: int, lut: bool) -> str:
+    def band(number: int, source_band: int, lut: str | None) -> str:
         kind = "ComplexSource" if lut else "SimpleSource"
-        extra = f"<LUT>0:0,{SATURATED_DN - 1}:0,{SATURATED_DN}:{SATURATED_DN}</LUT>" if lut else ""
-        return (f'<VRTRasterBand dataType="Byte" band="{number}"><NoDataValue>0</NoDataValue>'
-                f'<{kind}><SourceFilename relativeToVRT="0">{escape(src[1:-1])}</SourceFilename>'
+        extra = f"<LUT>{lut}</LUT>" if lut else ""
+        return (f'<VRTRasterBand dataType="Byte" band="{number}">'
+                f'<{kind}><SourceFilename relativeToVRT="0">{src}</SourceFilename>'
                 f"<SourceBand>{source_band}</SourceBand>{extra}</{kind}></VRTRasterBand>")
 
-    bands = [band(k + 1, band_index[name], False) for k, name in enumerate(BANDS)]
-    bands += [band(k + 5, band_index[name], True) for k, name in enumerate(BANDS)]
+    bands = [band(k + 1, band_index[name], None) for k, name in enumerate(BANDS)]
+    bands += [band(k + 5, band_index[name], f"0:0,{SATURATED_DN - 1}:0,{SATURATED_DN}:1")
+              for k, name in enumerate(BANDS)]
+    bands.append(band(9, band_index[BANDS[0]], "0:1,1:0,255:0"))
     items = "".join(f"<MDI key={quoteattr(k)}>{escape(v)}</MDI>" for k, v in sorted(rpc.items()))
     return (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
             f'<Metadata domain="RPC">{items}</Metadata>{"".join(bands)}</VRTDataset>')
@@ -88,13 +90,13 @@ def warp_strips(
     with MemoryFile(vrt.encode(), ext=".vrt") as mem, mem.open() as src:
         for row0 in range(0, height, strip_rows):
             rows = min(strip_rows, height - row0)
-            out = np.zeros((8, rows, width), np.float32)
+            out = np.zeros((9, rows, width), np.float32)
             reproject(
-                rasterio.band(src, list(range(1, 9))), out,
-                rpcs=src.rpcs, src_nodata=0, dst_nodata=0, dst_crs=crs,
+                rasterio.band(src, list(range(1, 10))), out,
+                rpcs=src.rpcs, dst_crs=crs,
                 dst_transform=grid * Affine.translation(0, row0),
                 resampling=resampling, num_threads=threads, warp_mem_limit=WARP_MEMORY_MB,
-                RPC_DEM=str(dem_path), UNIFIED_SRC_NODATA="NO", INIT_DEST="NO_DATA",
-                ERROR_THRESHOLD=error_threshold,
+                RPC_DEM=str(dem_path), INIT_DEST=0,
+                ERROR_THRESHOLD=error_threshold, XSCALE=1, YSCALE=1,
             )
-            yield Strip(row0, out[:4], out[4:] > 0, out[0] > 0)
+            yield Strip(row0, out[:4], out[4:8] > 0, (out[0] > 0) & (out[8] == 0))

@@ -29,7 +29,7 @@ from take5_ops.publish import (
     work_prefix,
 )
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.storage import LocalStore, S3Store, Store, StoreError
+from take5_ops.storage import LocalStore, S3Store, Store, StoreError, holds, put_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,9 @@ def _processed(work: Store, site_id: str, name: str, marker_etag: str) -> Produc
         return None
     if product.properties.get(MARKER_ETAG) != marker_etag:
         return None
-    for f in product.files:
-        info = work.head(prefix + f.name)
-        if info is None or info.size != f.size or info.sha256 != f.sha256:
-            return None
-    return product
+    if all(holds(work, prefix + f.name, f.size, f.sha256) for f in product.files):
+        return product
+    return None
 
 
 def upload_product(work: Store, product: Product, folder: Path) -> None:
@@ -103,13 +101,9 @@ def upload_product(work: Store, product: Product, folder: Path) -> None:
     ``manifest.json`` goes last."""
     prefix = work_prefix(product.site_id, product.name)
     for f in product.files:
-        info = work.head(prefix + f.name)
-        if info is None or info.size != f.size or info.sha256 != f.sha256:
+        if not holds(work, prefix + f.name, f.size, f.sha256):
             work.upload(folder / f.name, prefix + f.name, content_type=f.media_type, sha256=f.sha256)
-    manifest = product.to_json()
-    current = work.head(prefix + MANIFEST)
-    if current is None or work.get_bytes(prefix + MANIFEST) != manifest:
-        work.put_bytes(prefix + MANIFEST, manifest, "application/json")
+    put_if_changed(work, prefix + MANIFEST, product.to_json(), "application/json")
 
 
 def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
@@ -197,7 +191,8 @@ def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = 
     """
     accepted = intake(buckets, site)
     published, failed = [], {}
-    bar = progress(len(accepted), f"{site.site_id} L1C") if progress else contextlib.nullcontext()
+    show = progress is not None and bool(accepted)
+    bar = progress(len(accepted), f"{site.site_id} L1C") if show else contextlib.nullcontext()
     with bar:
         for acc in sorted(accepted, key=lambda a: a["product_id"]):
             try:
@@ -210,7 +205,7 @@ def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = 
                 reason = f"processing failed: {type(exc).__name__}: {exc}"
                 _reject(buckets, acc, reason)
                 failed[acc["product_id"]] = reason
-            if progress:
+            if show:
                 bar.advance(acc["product_id"])
     summary = update_catalog(buckets, site, published, accepted)
     summary.update(site_id=site.site_id, accepted=len(accepted), failed=failed)

@@ -25,9 +25,9 @@ from take5_ops.catalog import (
     item_links,
 )
 from take5_ops.naming import is_site_id
-from take5_ops.product import MANIFEST, Product, ProductFile
+from take5_ops.product import MANIFEST, Product
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.storage import ObjectInfo, Store, put_if_changed
+from take5_ops.storage import Store, holds, put_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,6 @@ def read_manifest(work: Store, site_id: str, name: str) -> Product:
     return product
 
 
-def _verified(info: ObjectInfo | None, f: ProductFile) -> bool:
-    return info is not None and info.size == f.size and info.sha256 == f.sha256
-
-
 def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Published:
     """Copy the assets of one product to ``<SITE>/<NAME>/`` of ``dist``, verify them, write its Item.
 
@@ -93,13 +89,13 @@ def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Publis
     if not assets:
         raise PublishError(f"{work.href(src + MANIFEST)}: no assets")
     for f in assets:
-        if _verified(dist.head(dst + f.name), f):
+        if holds(dist, dst + f.name, f.size, f.sha256):
             done.skipped.append(f.name)
             continue
         if not work.exists(src + f.name):
             raise PublishError(f"{work.href(src + f.name)}: listed in the manifest but missing")
         dist.copy_from(work, src + f.name, dst + f.name)
-        if not _verified(dist.head(dst + f.name), f):
+        if not holds(dist, dst + f.name, f.size, f.sha256):
             raise PublishError(f"{dist.href(dst + f.name)}: size or SHA-256 differ from the manifest "
                                f"({f.size} bytes, {f.sha256})")
         done.copied.append(f.name)

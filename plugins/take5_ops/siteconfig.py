@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader
 
 SITE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9]{2,39}$"
+Continent = Literal["Africa", "Antarctica", "Asia", "Europe", "North America", "Oceania", "South America"]
 
 
 class SiteConfigError(ValueError):
@@ -99,6 +100,7 @@ class SiteConfig(_Strict):
     site_id: str = Field(pattern=SITE_ID_PATTERN)
     name: str = Field(min_length=1)
     country: str = Field(min_length=1)
+    continent: Continent | None = None
     center: Center
     grid: Grid
     cycle_day: int = Field(ge=1, le=5)

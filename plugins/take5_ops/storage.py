@@ -113,7 +113,7 @@ class Store:
         return None
 
     def href(self, key: str) -> str:
-        """A URL that names the object (``s3://bucket/key`` or a file path)."""
+        """A URL that names the object or, for a key ending in ``/``, the prefix (``s3://bucket/key`` or a path)."""
         raise NotImplementedError
 
 
@@ -219,6 +219,8 @@ class LocalStore(Store):
         self._path(key).unlink(missing_ok=True)
 
     def href(self, key: str) -> str:
+        if key.endswith("/"):  # a prefix: the folder
+            return str(self._path(key[:-1])) + "/"
         return str(self._path(key))
 
 
@@ -391,10 +393,15 @@ def copy_tree(src: Store, dst: Store, prefix: str = "") -> int:
     return n
 
 
+def holds(store: Store, key: str, size: int, sha256: str) -> bool:
+    """True when ``key`` exists with exactly this size and SHA-256 (one HEAD)."""
+    info = store.head(key)
+    return info is not None and info.size == size and info.sha256 == sha256
+
+
 def put_if_changed(store: Store, key: str, data: bytes, content_type: str | None = None) -> bool:
     """Write ``data`` unless the object already holds exactly these bytes; True if written."""
-    info = store.head(key)
-    if info is not None and info.size == len(data) and info.sha256 == hashlib.sha256(data).hexdigest():
+    if holds(store, key, len(data), hashlib.sha256(data).hexdigest()):
         return False
     store.put_bytes(key, data, content_type)
     return True

@@ -15,6 +15,7 @@ import logging
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -255,21 +256,26 @@ def report_ignored(found: Scan) -> None:
 
 def _check_imagery(path: Path, meta, href: str) -> None:
     import rasterio
-    from rasterio.errors import RasterioError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-    try:  # no sidecar files: the RPCs must be in the TIFF itself
-        with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
-            if src.driver != "GTiff":
-                raise DeliveryError(f"{href}: not a GeoTIFF ({src.driver})")
-            if src.count != 4 or set(src.dtypes) != {"uint8"}:
-                raise DeliveryError(f"{href}: {src.count} bands of {sorted(set(src.dtypes))}, expected 4 uint8 bands")
-            if (src.width, src.height) != (meta.ncols, meta.nrows):
-                raise DeliveryError(f"{href}: {src.width} x {src.height} pixels, but METADATA.DIM "
-                                    f"Raster_Dimensions/NCOLS x NROWS say {meta.ncols} x {meta.nrows}")
-            if src.rpcs is None:
-                raise DeliveryError(f"{href}: no RPC coefficients in the TIFF")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            # no sidecar files: the RPCs must be in the TIFF itself
+            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
+                driver, count, dtypes = src.driver, src.count, sorted(set(src.dtypes))
+                size, rpcs = (src.width, src.height), src.rpcs
     except RasterioError as exc:
         raise DeliveryError(f"{href}: not a readable GeoTIFF ({exc})") from None
+    if driver != "GTiff":
+        raise DeliveryError(f"{href}: not a GeoTIFF ({driver})")
+    if count != 4 or dtypes != ["uint8"]:
+        raise DeliveryError(f"{href}: {count} bands of {dtypes}, expected 4 uint8 bands")
+    if size != (meta.ncols, meta.nrows):
+        raise DeliveryError(f"{href}: {size[0]} x {size[1]} pixels, but METADATA.DIM "
+                            f"Raster_Dimensions/NCOLS x NROWS say {meta.ncols} x {meta.nrows}")
+    if rpcs is None:
+        raise DeliveryError(f"{href}: no RPC coefficients in the TIFF")
 
 
 def _check_files(l1a: Store, prefix: str, manifest: DeliveryManifest, listing: dict[str, ObjectInfo], tmp: Path):

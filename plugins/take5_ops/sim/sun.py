@@ -34,9 +34,8 @@ def sun_angles(when: datetime, lon: float, lat: float) -> tuple[float, float]:
 
 
 def utc_at_local_solar_time(day: date, lon: float, hours: float) -> datetime:
-    """UTC time when the local solar time at ``lon`` is ``hours`` on the local ``day``."""
-    eot = _equation_of_time(_fractional_year(day.timetuple().tm_yday))
-    minutes = hours * 60.0 - 4.0 * lon - eot
+    """UTC time when the local mean solar time at ``lon`` is ``hours`` on the local ``day``."""
+    minutes = hours * 60.0 - 4.0 * lon
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     return (start + timedelta(minutes=minutes)).replace(microsecond=0)
 

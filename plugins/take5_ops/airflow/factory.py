@@ -1,0 +1,159 @@
+"""Build the site DAGs from the site configurations.
+
+One DAG per valid configuration, ``take5_<SITE_ID>``::
+
+    wait_for_delivery -> validate_deliveries -> [l1c -> publish] x accepted -> update_catalog
+
+``l1c`` and ``publish`` form a task group mapped over the accepted deliveries:
+``publish[i]`` waits for ``l1c[i]`` only, so one failed product does not hold
+back the others. Invalid configurations are reported by a sentinel DAG built
+from a second DAG file (:func:`invalid_configs_dag`). Parsing is cheap and
+deterministic: no I/O beyond the YAML files, no heavy imports.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+from airflow.sdk import DAG, Param, TriggerRule, task, task_group
+
+from take5_ops.airflow import tasks
+from take5_ops.airflow.sensors import DeliverySensor
+from take5_ops.siteconfig import SiteConfig, SiteConfigError, load_site_configs
+
+CONFIGS_ENV = "TAKE5_SITE_CONFIGS"
+CPU_POOL = "take5_cpu"
+DEFAULT_POLL_SECONDS = 300
+DEFAULT_TIMEOUT_SECONDS = 6 * 24 * 3600  # shorter than the week between runs
+INVALID_CONFIGS_DAG_ID = "take5_invalid_site_configs"
+
+
+def configs_folder(dag_file: str | Path) -> Path:
+    """The site configuration folder: ``$TAKE5_SITE_CONFIGS``, else ``../include/site_configs`` of the DAG file."""
+    override = os.environ.get(CONFIGS_ENV)
+    folder = Path(override) if override else Path(dag_file).resolve().parent.parent / "include" / "site_configs"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"site configuration folder {folder} does not exist (set {CONFIGS_ENV})")
+    return folder
+
+
+def schedule_for(site: SiteConfig) -> str:
+    """Weekly cron of a site: weekday = cycle day (1 = Monday), hour and minute from crc32(site_id)."""
+    crc = zlib.crc32(site.site_id.encode())
+    return f"{crc % 60} {(crc // 60) % 24} * * {site.cycle_day}"
+
+
+def tags_for(site: SiteConfig) -> list[str]:
+    """UI tags: ``take5``, ``country:<country>``, ``cycle-day:<n>``, ``aerosol:<model>``, the continent and the config's own."""
+    tags = ["take5", f"country:{site.country}", f"cycle-day:{site.cycle_day}", f"aerosol:{site.aerosol_model}"]
+    if site.continent:
+        tags.append(f"continent:{site.continent}")
+    return sorted(set(tags) | set(site.tags))
+
+
+def doc_for(site: SiteConfig) -> str:
+    """The DAG's ``doc_md``: what the site is and where its data go."""
+    g = site.grid
+    left, bottom, right, top = g.bounds
+    lat, lon = site.center.lat, site.center.lon
+    osm = f"https://www.openstreetmap.org/?mlat={lat:.4f}&mlon={lon:.4f}#map=10/{lat:.4f}/{lon:.4f}"
+    lines = [
+        f"# {site.name}",
+        "",
+        site.description or "",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| site | `{site.site_id}` |",
+        f"| country | {site.country}" + (f" ({site.continent})" if site.continent else "") + " |",
+        f"| centre | {lat:.4f}, {lon:.4f} ([map]({osm})) |",
+        f"| grid | EPSG:{g.epsg}, {g.width} x {g.height} px of {g.resolution:g} m, "
+        f"UL ({g.ulx:.0f}, {g.uly:.0f}), bounds ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}) |",
+        f"| cycle day | {site.cycle_day} of 5 (first acquisition {site.first_acquisition.isoformat()}) |",
+        f"| aerosol model | {site.aerosol_model} |",
+        f"| SLA | published {site.sla.delivery_days} days after acquisition (at risk after "
+        f"{site.sla.at_risk_days}); contacts {', '.join(site.sla.contacts)} |",
+        f"| L2A | init {site.l2a.init_days} days, max gap {site.l2a.max_gap_days} days, "
+        f"default AOT {site.l2a.default_aot:g} |",
+        "",
+        f"Deliveries: `<L1A bucket>/{site.site_id}/<PRODUCT_ID>/`; products: `<work bucket>/products/{site.site_id}/`; "
+        f"published: `<distribution bucket>/{site.site_id}/collection.json`.",
+        f"Configuration: `include/site_configs/{site.site_id}.yaml` (docs/site-config.md); "
+        "the chain: docs/architecture.md.",
+        "",
+        "Params: `poll_seconds` (delivery poll interval) and `timeout_seconds` (then the run is skipped).",
+    ]
+    return "\n".join(lines)
+
+
+def site_dag(site: SiteConfig, *, retries: int = 2) -> DAG:
+    """The DAG of one site (``retries`` per task, 5 min apart, doubling)."""
+    conf = site.model_dump(mode="json")
+    with DAG(
+        dag_id=f"take5_{site.site_id}",
+        description=f"Take5 {site.name}: L1A deliveries to published L1C",
+        schedule=schedule_for(site),
+        start_date=datetime.combine(site.first_acquisition, time(), tzinfo=timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        tags=tags_for(site),
+        doc_md=doc_for(site),
+        params={
+            "poll_seconds": Param(DEFAULT_POLL_SECONDS, type="number", exclusiveMinimum=0,
+                                  description="seconds between two polls of the delivery bucket"),
+            "timeout_seconds": Param(DEFAULT_TIMEOUT_SECONDS, type="number", exclusiveMinimum=0,
+                                     description="wait at most this long for a delivery, then skip the run"),
+        },
+        default_args={
+            "owner": "take5",
+            "retries": retries,
+            "retry_delay": timedelta(minutes=5),
+            "retry_exponential_backoff": 2.0,
+        },
+    ) as dag:
+        waited = DeliverySensor(task_id="wait_for_delivery", site_id=site.site_id, retries=0)
+        accepted = task(tasks.validate_deliveries, task_id="validate_deliveries")(site=conf)
+        waited >> accepted
+
+        @task_group(group_id="products", prefix_group_id=False)
+        def products(delivery: dict):
+            product = task(tasks.l1c, task_id="l1c", pool=CPU_POOL)(site=conf, accepted=delivery)
+            # L2A goes here (issue 3): it walks the site's dates in order, so one task, not mapped.
+            return task(tasks.publish, task_id="publish")(site=conf, product=product)
+
+        published = products.expand(delivery=accepted)
+        task(tasks.update_catalog, task_id="update_catalog", trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)(
+            site=conf, published=published, accepted=accepted)
+    return dag
+
+
+def site_dags(folder: str | Path) -> dict[str, DAG]:
+    """DAGs of every valid configuration in ``folder``, by dag_id, in site_id order."""
+    configs, _errors = load_site_configs(folder)
+    return {dag.dag_id: dag for dag in (site_dag(configs[k]) for k in sorted(configs))}
+
+
+class _InvalidConfigs(DAG):
+    """A DAG that never loads: its validation raises the configuration errors it carries."""
+
+    def validate(self):
+        raise SiteConfigError(self.doc_md)
+
+
+def invalid_configs_dag(folder: str | Path) -> DAG | None:
+    """A sentinel DAG whose validation fails with every invalid file and field; ``None`` when all are valid.
+
+    Airflow records the failure as the import error of the DAG file that
+    holds it. It must live in its own DAG file: an import error marks every
+    DAG of the same file stale in the database.
+    """
+    _configs, errors = load_site_configs(folder)
+    if not errors:
+        return None
+    message = f"{len(errors)} invalid site configuration file(s) in {folder}:\n" + "\n".join(
+        errors[p] for p in sorted(errors))
+    return _InvalidConfigs(dag_id=INVALID_CONFIGS_DAG_ID, schedule=None, doc_md=message,
+                           start_date=datetime(2015, 4, 1, tzinfo=timezone.utc))

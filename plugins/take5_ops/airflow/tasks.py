@@ -1,0 +1,61 @@
+"""Task callables of the site DAGs: each one call into :mod:`take5_ops.pipeline`.
+
+``site`` is the site configuration as JSON (``SiteConfig.model_dump(mode="json")``,
+fixed when the DAG was parsed), validated again here. The library is imported
+inside the callables, never when a DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+
+def _site(site: dict):
+    from take5_ops.siteconfig import SiteConfig
+
+    return SiteConfig.model_validate(site)
+
+
+def _buckets():
+    from take5_ops.airflow.hooks import Take5Hook
+
+    return Take5Hook().buckets()
+
+
+def validate_deliveries(site: dict) -> list[dict]:
+    """Check every pending delivery; quarantine rejects; return the accepted ones."""
+    from take5_ops.pipeline import intake
+
+    return intake(_buckets(), _site(site))
+
+
+def l1c(site: dict, accepted: dict) -> dict:
+    """Process one accepted delivery to L1C (one mapped instance)."""
+    from take5_ops.pipeline import run_l1c
+
+    return run_l1c(_buckets(), _site(site), accepted)
+
+
+def publish(site: dict, product: dict) -> dict:
+    """Publish one processed product (one mapped instance)."""
+    from take5_ops.pipeline import publish as publish_product
+
+    return publish_product(_buckets(), _site(site), product)
+
+
+def update_catalog(site: dict, published, accepted: list[dict]) -> dict:
+    """Update the site's Collection and the root catalog, commit the ledger.
+
+    ``published`` holds the results of the publications that succeeded. After
+    committing them, fails (without retry) when some accepted deliveries were
+    not published, so that the run shows the failure; those stay pending.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from take5_ops.pipeline import update_catalog as update
+
+    summary = update(_buckets(), _site(site), published=[p for p in published if p], accepted=list(accepted))
+    if summary.get("not_published"):
+        raise AirflowFailException(
+            f"catalog and ledger updated for {summary['published']} product(s); not published, left pending: "
+            + ", ".join(summary["not_published"])
+        )
+    return summary
