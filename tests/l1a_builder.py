@@ -21,7 +21,7 @@ import rasterio
 from rasterio.io import MemoryFile
 from rasterio.rpc import RPC
 
-from take5_ops.l1a.delivery import MARKER, DeliveryManifest, ManifestFile, delivery_ok_bytes
+from take5_ops.l1a.delivery import MARKER, PREVIEW, DeliveryManifest, ManifestFile, delivery_ok_bytes
 from take5_ops.l1a.metadata import BandInfo, FramePoint, L1AMetadata, write_dimap
 from take5_ops.naming import ProductId
 from take5_ops.siteconfig import SiteConfig
@@ -150,7 +150,7 @@ def build_delivery(
         "IMAGERY.TIF": imagery if imagery is not None else make_imagery(ncols, nrows, band_order),
     }
     if preview:
-        files["PREVIEW.JPG"] = b"\xff\xd8\xff\xe0 tiny preview \xff\xd9"
+        files[PREVIEW] = b"\xff\xd8\xff\xe0 tiny preview \xff\xd9"
     manifest = DeliveryManifest(pid, site_id, delivered_at, tuple(
         ManifestFile(name, len(data), hashlib.sha256(data).hexdigest()) for name, data in files.items()))
     written = {**files, **(tamper or {}), **(unlisted or {})}

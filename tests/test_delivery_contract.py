@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import rasterio
