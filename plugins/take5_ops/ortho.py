@@ -1,12 +1,17 @@
 """Orthorectification of an L1A onto a site grid, strip by strip (RPC + DEM).
 
-One GDAL warp pass per strip gives both the resampled DN and the saturation
-flags: the source is a VRT over ``IMAGERY.TIF`` with eight bands, the four
-spectral bands (XS1, XS2, XS3, SWIR, mapped by name) and four indicator bands
-whose lookup table maps DN 255 to 255 and anything else to 0, their no-data
-value. The warper renormalises over valid contributors, so an indicator comes
-out 255 wherever any source pixel contributing to the output pixel is
-saturated, without a second coordinate transformation.
+One GDAL warp pass per strip (``rasterio.warp.reproject`` with the L1A's RPCs
+and ``RPC_DEM``) resamples the DN and the mask indicators together. The
+source is a VRT over ``IMAGERY.TIF`` with nine bands: the spectral bands
+XS1, XS2, XS3, SWIR (mapped by name), four saturation indicators (lookup
+table DN 255 -> 1, else 0) and one no-data indicator (DN 0 -> 1). No band has
+a no-data value, so GDAL takes its fast bilinear path, and an indicator comes
+out above 0 exactly when a source pixel with a positive bilinear weight is
+flagged: no second coordinate transformation. The resampling factor is fixed
+at 1 (``XSCALE``/``YSCALE``): GDAL would otherwise guess it per chunk, from
+the chunk's shape, and widen the kernel differently from strip to strip.
+Note: with ``RPC_DEM``, rasterio uses GDAL's exact transformer (no
+approximation), as ``gdalwarp`` does by default.
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ WARP_MEMORY_MB = 256
 class Strip:
     """Rows ``row0 .. row0 + height`` of the output grid.
 
-    ``dn``: float32 (4, h, w) resampled DN in XS1, XS2, XS3, SWIR order, 0 where
-    no data; ``saturated``: bool (4, h, w); ``valid``: bool (h, w), inside the scene.
+    ``dn``: float32 (4, h, w) resampled DN in XS1, XS2, XS3, SWIR order;
+    ``saturated``: bool (4, h, w); ``valid``: bool (h, w), inside the scene.
     """
 
     row0: int
@@ -74,13 +79,12 @@ def warp_strips(
     strip_rows: int = 512,
     resampling: Resampling = Resampling.bilinear,
     threads: int = 2,
-    error_threshold: float = 0.125,
 ) -> Iterator[Strip]:
     """Orthorectify ``imagery`` (RPCs in the TIFF) with ``dem_path`` onto the grid, one strip at a time.
 
     ``band_index`` maps XS1..SWIR to 1-based TIFF bands; ``transform`` is the
-    grid's (a, b, c, d, e, f); ``error_threshold`` is the approximate
-    transformer's tolerance in pixels.
+    grid's (a, b, c, d, e, f). A pixel is valid when it has data and no
+    contributing source pixel is no-data (DN 0 in XS1, contract section 4).
     """
     height, width = shape
     grid = Affine(*transform)
@@ -94,9 +98,9 @@ def warp_strips(
             reproject(
                 rasterio.band(src, list(range(1, 10))), out,
                 rpcs=src.rpcs, dst_crs=crs,
-                dst_transform=grid * Affine.translation(0, row0),
+                dst_transform=grid @ Affine.translation(0, row0),
                 resampling=resampling, num_threads=threads, warp_mem_limit=WARP_MEMORY_MB,
                 RPC_DEM=str(dem_path), INIT_DEST=0,
-                ERROR_THRESHOLD=error_threshold, XSCALE=1, YSCALE=1,
+                XSCALE=1, YSCALE=1,
             )
             yield Strip(row0, out[:4], out[4:8] > 0, (out[0] > 0) & (out[8] == 0))

@@ -25,6 +25,7 @@ from take5_ops.airflow.sensors import DeliverySensor
 from take5_ops.siteconfig import SiteConfig, SiteConfigError, load_site_configs
 
 CONFIGS_ENV = "TAKE5_SITE_CONFIGS"
+RETRIES_ENV = "TAKE5_TASK_RETRIES"  # e.g. 0 for tests driving dag.test()
 CPU_POOL = "take5_cpu"
 DEFAULT_POLL_SECONDS = 300
 DEFAULT_TIMEOUT_SECONDS = 6 * 24 * 3600  # shorter than the week between runs
@@ -89,8 +90,10 @@ def doc_for(site: SiteConfig) -> str:
     return "\n".join(lines)
 
 
-def site_dag(site: SiteConfig, *, retries: int = 2) -> DAG:
-    """The DAG of one site (``retries`` per task, 5 min apart, doubling)."""
+def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
+    """The DAG of one site; ``retries`` per task (default ``$TAKE5_TASK_RETRIES``, else 2), 5 min apart, doubling."""
+    if retries is None:
+        retries = int(os.environ.get(RETRIES_ENV, "2"))
     conf = site.model_dump(mode="json")
     with DAG(
         dag_id=f"take5_{site.site_id}",
