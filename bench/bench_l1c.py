@@ -35,16 +35,31 @@ print(json.dumps({"seconds": time.perf_counter() - t,
 """
 
 
-def simulate(site_path: Path, work: Path) -> tuple[Path, Path]:
-    """The full-size delivery and DEM (simulated once, truth off, kept in ``work``)."""
-    from take5_ops.sim import simulate_product
-    from take5_ops.siteconfig import load_site_config
+SIMULATE = """
+import sys
+from datetime import datetime
+from pathlib import Path
+from take5_ops.sim import simulate_product
+from take5_ops.siteconfig import load_site_config
+print(simulate_product(load_site_config(sys.argv[1]), datetime.fromisoformat(sys.argv[2]), Path(sys.argv[3]),
+                       size=6000, truth=False, preview=False))
+"""
 
-    site = load_site_config(site_path)
-    folder = next((work / "sim" / "l1a" / site.site_id).glob("*"), None) if (work / "sim" / "l1a").exists() else None
-    if folder is None or not (folder / "DELIVERY.OK").exists():
-        folder = simulate_product(site, ACQUIRED, work / "sim", size=6000, truth=False, preview=False)
-    return folder, work / "sim" / "aux" / site.site_id / "DEM.tif"
+
+def simulate(site_path: Path, work: Path) -> tuple[Path, Path]:
+    """The full-size delivery and DEM (simulated once in a subprocess, truth off, kept in ``work``).
+
+    A subprocess keeps this process small: a child's peak RSS counts its parent's pages until exec.
+    """
+    site_id = site_path.stem
+    done = sorted((work / "sim" / "l1a" / site_id).glob("*/DELIVERY.OK"))
+    if done:
+        folder = done[0].parent
+    else:
+        out = subprocess.run([sys.executable, "-c", SIMULATE, str(site_path), ACQUIRED.isoformat(), str(work / "sim")],
+                             check=True, capture_output=True, text=True).stdout
+        folder = Path(out.strip().splitlines()[-1])
+    return folder, work / "sim" / "aux" / site_id / "DEM.tif"
 
 
 def time_l1c(site_path: Path, folder: Path, dem: Path, out: Path) -> dict:
@@ -54,9 +69,11 @@ def time_l1c(site_path: Path, folder: Path, dem: Path, out: Path) -> dict:
 
 
 def time_gdalwarp(site_path: Path, folder: Path, dem: Path, out: Path) -> dict:
-    from take5_ops.siteconfig import load_site_config
+    import yaml
 
-    g = load_site_config(site_path).grid
+    from take5_ops.siteconfig import Grid
+
+    g = Grid.model_validate(yaml.safe_load(site_path.read_text())["grid"])
     left, bottom, right, top = g.bounds
     cmd = ["gdalwarp", "-q", "-overwrite", "-rpc", "-to", f"RPC_DEM={dem}", "-t_srs", g.crs,
            "-te", str(left), str(bottom), str(right), str(top), "-tr", str(g.resolution), str(g.resolution),

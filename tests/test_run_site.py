@@ -79,7 +79,7 @@ def test_run_site_end_to_end_and_rerun(simulated, tmp_path, capsys):
     docs = validate_tree(dist.get_bytes)  # starts at catalog.json, every document valid STAC
     items = {k: d for k, d in docs.items() if d["type"] == "Feature"}
     assert len(items) == 2
-    assert sorted(d["properties"]["take5:product_id"] for d in items.values()) == s["good"]
+    assert sorted(d["properties"]["take5:l1a_product_id"] for d in items.values()) == s["good"]
     assert {i.key.split("/")[0] for i in dist.list()} == {"catalog.json", SITE}
     for key, item in items.items():
         folder = out / Path(key).parent
@@ -121,7 +121,7 @@ def test_one_failing_l1c_does_not_stop_the_others(simulated, tmp_path, monkeypat
     assert entry["status"] == "rejected" and "simulated processing failure" in entry["reason"]
     assert list((work / "quarantine" / SITE / bad).glob("*.json"))
     docs = validate_tree(LocalStore(out).get_bytes)
-    assert [d["properties"]["take5:product_id"] for d in docs.values() if d["type"] == "Feature"] == [s["good"][1]]
+    assert [d["properties"]["take5:l1a_product_id"] for d in docs.values() if d["type"] == "Feature"] == [s["good"][1]]
 
 
 def test_rerun_after_lost_ledger_skips_processing(simulated, tmp_path, monkeypatch):

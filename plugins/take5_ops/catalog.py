@@ -87,7 +87,7 @@ def build_item(product: Product) -> pystac.Item:
     properties.setdefault("instruments", [f"hrg{parse_product_name(product.name)[0].instrument}"])
     if "proj:transform" in props:
         properties.setdefault("gsd", abs(float(props["proj:transform"][0])))
-    properties["take5:product_id"] = product.product_id
+    properties.setdefault("take5:l1a_product_id", product.product_id)
     properties["take5:level"] = product.level
     acquired = product.acquired if product.acquired.tzinfo else product.acquired.replace(tzinfo=timezone.utc)
     item = pystac.Item(product.name, props["geometry"], list(props["bbox"]), acquired, properties,
@@ -140,7 +140,8 @@ def build_collection(site: SiteConfig, items: dict[str, dict]) -> pystac.Collect
     bbox = [min(b[0] for b in bboxes), min(b[1] for b in bboxes), max(b[2] for b in bboxes), max(b[3] for b in bboxes)]
     summaries = {
         "platform": sorted({d["properties"].get("platform", "spot-5") for d in items.values()}),
-        "constellation": ["spot"],
+        "constellation": sorted({d["properties"]["constellation"] for d in items.values()
+                                 if "constellation" in d["properties"]}),
         "instruments": sorted({i for d in items.values() for i in d["properties"].get("instruments", [])}),
         "gsd": sorted({d["properties"]["gsd"] for d in items.values() if "gsd" in d["properties"]}),
         "proj:code": sorted({d["properties"]["proj:code"] for d in items.values() if "proj:code" in d["properties"]}),

@@ -161,6 +161,9 @@ class LocalStore(Store):
         path = self._path(key)
         return self._info(path, key, with_sha=True) if path.is_file() else None
 
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
     def get_bytes(self, key: str) -> bytes:
         path = self._path(key)
         try:
