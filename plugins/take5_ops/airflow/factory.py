@@ -42,9 +42,10 @@ def configs_folder(dag_file: str | Path) -> Path:
 
 
 def schedule_for(site: SiteConfig) -> str:
-    """Weekly cron of a site: weekday = cycle day (1 = Monday), hour and minute from crc32(site_id)."""
+    """Weekly cron of a site: weekday = cycle day (1 = Monday), hour and minute from crc32(site_id) // 5
+    (the cycle day uses crc32 % 5)."""
     crc = zlib.crc32(site.site_id.encode())
-    return f"{crc % 60} {(crc // 60) % 24} * * {site.cycle_day}"
+    return f"{(crc // 5) % 60} {(crc // 300) % 24} * * {site.cycle_day}"
 
 
 def tags_for(site: SiteConfig) -> list[str]:
