@@ -159,7 +159,8 @@ def test_invalid_files_named_with_their_field(tmp_path):
     shutil.copy(CONFIGS / "AustraliaLitchfield.yaml", tmp_path)
     for stem, ((old, new), _field) in BROKEN.items():
         assert old in text, old
-        (tmp_path / f"{stem}.yaml").write_text(text.replace(old, new).replace("site_id: FrancePornic", f"site_id: {stem}"))
+        broken = text.replace(old, new).replace("site_id: FrancePornic", f"site_id: {stem}")
+        (tmp_path / f"{stem}.yaml").write_text(broken)
     (tmp_path / "Mismatch.yaml").write_text(text)  # site_id FrancePornic in Mismatch.yaml
     (tmp_path / "NotYaml.yaml").write_text("site_id: [unclosed\n")
     configs, errors = load_site_configs(tmp_path)

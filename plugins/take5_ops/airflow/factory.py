@@ -49,7 +49,8 @@ def schedule_for(site: SiteConfig) -> str:
 
 
 def tags_for(site: SiteConfig) -> list[str]:
-    """UI tags: ``take5``, ``country:<country>``, ``cycle-day:<n>``, ``aerosol:<model>``, the continent and the config's own."""
+    """UI tags: ``take5``, ``country:<country>``, ``cycle-day:<n>``, ``aerosol:<model>``,
+    ``continent:<continent>`` and the configuration's own ``tags``."""
     tags = ["take5", f"country:{site.country}", f"cycle-day:{site.cycle_day}", f"aerosol:{site.aerosol_model}"]
     if site.continent:
         tags.append(f"continent:{site.continent}")

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime, timezone
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-
-log = logging.getLogger(__name__)
 
 MAX_POLL_ERRORS = 3  # consecutive failed polls before the trigger gives up
 
@@ -69,7 +66,8 @@ class DeliveryTrigger(BaseTrigger):
                 errors = 0
             except Exception as exc:
                 errors += 1
-                log.warning("site %s: delivery poll failed (%d/%d): %s", self.site_id, errors, MAX_POLL_ERRORS, exc)
+                self.log.warning("site %s: delivery poll failed (%d/%d): %s",
+                                 self.site_id, errors, MAX_POLL_ERRORS, exc)
                 if errors >= MAX_POLL_ERRORS:
                     yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}"})
                     return
