@@ -18,9 +18,10 @@ def run() -> list[dict]:
         env = dict(os.environ, AIRFLOW_HOME=home, AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
                    AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
         airflow = str(Path(sys.executable).parent / "airflow")
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
         out = subprocess.run([airflow, "dags", "report", "-o", "json"], env=env, check=True,
                              capture_output=True, text=True).stdout
-    rows = json.loads(out[out.index("["):])
+    rows = json.loads(out[out.index("[{"):])
     seconds = sum(_seconds(r["duration"]) for r in rows)
     dags = sum(int(r["dag_num"]) for r in rows)
     return [{"measure": f"parse of all {dags} DAGs (`airflow dags report`)", "value": f"{seconds:.2f} s",

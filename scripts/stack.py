@@ -35,7 +35,7 @@ S3_PORT = int(os.environ.get("TAKE5_S3_PORT", "9000"))
 SMTP_PORT = int(os.environ.get("TAKE5_SMTP_PORT", "2525"))
 API_PORT = int(os.environ.get("TAKE5_API_PORT", "8080"))
 BUCKETS = {"l1a": "take5-l1a", "aux": "take5-aux", "work": "take5-work", "dist": "take5-dist"}
-DEMO_SITES = os.environ.get("TAKE5_DEMO_SITES", "AustraliaLitchfield,FrancePornic,FinlandSodankyla").split(",")
+DEMO_SITES = os.environ.get("TAKE5_DEMO_SITES", "AustraliaLitchfield,FrancePornic,SouthAfricaMoorreesburg").split(",")
 DEMO_WEEKS = int(os.environ.get("TAKE5_DEMO_WEEKS", "6"))
 DEMO_SIZE = int(os.environ.get("TAKE5_DEMO_SIZE", "1000"))
 BATCH_SECONDS = float(os.environ.get("TAKE5_DEMO_BATCH_SECONDS", "120"))
@@ -216,6 +216,10 @@ class Stack:
                 if self.run_cmd([airflow, "dags", "unpause", dag_id], check=False).returncode == 0:
                     break
                 time.sleep(5)
+            queued = self.run_cmd([airflow, "dags", "list-runs", dag_id, "--state", "queued", "-o", "json"],
+                                  check=False).stdout
+            if '"run_id"' in queued:  # a queued run will find this batch when it starts
+                continue
             conf = json.dumps({"poll_seconds": 10, "timeout_seconds": 600})
             self.run_cmd([airflow, "dags", "trigger", dag_id, "--conf", conf], check=False)
             log(f"triggered {dag_id}")

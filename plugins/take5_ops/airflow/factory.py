@@ -125,10 +125,12 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
 
         @task_group(group_id="products", prefix_group_id=False)
         def products(delivery: dict):
-            product = task(tasks.l1c, task_id="l1c", pool=CPU_POOL)(site=conf, accepted=delivery)
-            # L2A goes here (issue 3): it walks the site's dates in order, so one task, not mapped.
-            return task(tasks.publish, task_id="publish")(site=conf, product=product)
+            product = task(tasks.l1c, task_id="l1c", pool=CPU_POOL,
+                           map_index_template=tasks.MAP_INDEX_TEMPLATE)(site=conf, accepted=delivery)
+            return task(tasks.publish, task_id="publish", map_index_template=tasks.MAP_INDEX_TEMPLATE)(site=conf, product=product)
 
+        # L2A (issue 3) goes between l1c and publish: one task walking the site's dates in order (not
+        # mapped), after every l1c; publish is then mapped over its products instead of grouped with l1c.
         published = products.expand(delivery=accepted)
         task(tasks.update_catalog, task_id="update_catalog", trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)(
             site=conf, published=published, accepted=accepted)

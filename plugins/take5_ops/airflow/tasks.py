@@ -14,6 +14,16 @@ def _site(site: dict):
     return SiteConfig.model_validate(site)
 
 
+MAP_INDEX_TEMPLATE = "{{ take5_product }}"
+
+
+def _label(name: str) -> None:
+    """Name the running mapped instance in the UI (rendered through ``MAP_INDEX_TEMPLATE``)."""
+    from airflow.sdk import get_current_context
+
+    get_current_context()["take5_product"] = name
+
+
 def _buckets():
     from take5_ops.airflow.hooks import Take5Hook
 
@@ -31,6 +41,7 @@ def l1c(site: dict, accepted: dict) -> dict:
     """Process one accepted delivery to L1C (one mapped instance)."""
     from take5_ops.pipeline import run_l1c
 
+    _label(accepted["product_id"])
     return run_l1c(_buckets(), _site(site), accepted)
 
 
@@ -38,6 +49,7 @@ def publish(site: dict, product: dict) -> dict:
     """Publish one processed product (one mapped instance)."""
     from take5_ops.pipeline import publish as publish_product
 
+    _label(product["product"]["name"])
     return publish_product(_buckets(), _site(site), product)
 
 
