@@ -55,6 +55,7 @@ def airflow_env(home: Path, configs: Path, endpoint: str, buckets: dict) -> dict
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__UNIT_TEST_MODE="False",
         TAKE5_SITE_CONFIGS=str(configs),
+        TAKE5_TASK_RETRIES="0",
         AIRFLOW_CONN_AWS_DEFAULT=json.dumps({
             "conn_type": "aws", "login": "testing", "password": "testing",
             "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},

@@ -13,7 +13,7 @@ import rasterio
 from rasterio.transform import RPCTransformer
 
 from take5_ops.l1a.metadata import BANDS, read_dimap
-from take5_ops.l1c import L1CError, encode_reflectance, process_l1c
+from take5_ops.l1c import L1CError, encode_toa, process_l1c
 from take5_ops.product import Product
 from take5_ops.siteconfig import load_site_config
 
@@ -153,7 +153,7 @@ def test_masks(run):
     from pyproj import Transformer
     lon, lat = Transformer.from_crs(g.crs, "EPSG:4326", always_xy=True).transform(xs, ys)
     with RPCTransformer(rpcs, RPC_DEM=str(run["dem"])) as tr:
-        line, sample = tr.rowcol(lon, lat, op=lambda v: np.floor(np.asarray(v) + 0.5))
+        line, sample = tr.rowcol(lon, lat, op=np.floor)  # GDAL's pixel/line: 0 at the first pixel's corner
     line, sample = np.asarray(line).astype(int), np.asarray(sample).astype(int)
     inside = (line >= 0) & (line < SIZE) & (sample >= 0) & (sample < SIZE)
     found = 0
@@ -202,10 +202,12 @@ def test_deterministic_and_rerun_safe(run):
     assert again.to_json() == run["again"].to_json()
 
 
-def test_encode_reflectance():
-    rho = np.array([0.12344, -0.5, 4.0, np.nan, 0.2], np.float32)
+def test_encode_toa():
+    # reflectance = 0.001 DN - 0.01: 0.12344 -> 1234, -0.5 -> -5000, 4.0 -> clipped 32767, one not valid
+    dn = np.array([133.44, -490.0, 4010.0, 10.0, 200.0], np.float32)
     valid = np.array([True, True, True, True, False])
-    assert encode_reflectance(rho, valid).tolist() == [1234, -5000, 32767, 0, -10000]
+    assert encode_toa(dn, 0.001, -0.01, valid).tolist() == [1234, -5000, 32767, 0, -10000]
+    assert encode_toa(np.array([-1e6], np.float32), 1.0, 0.0, np.array([True])).tolist() == [-9999]
 
 
 def test_bad_inputs_are_named(run, tmp_path):
@@ -221,6 +223,12 @@ def test_bad_inputs_are_named(run, tmp_path):
         process_l1c(bad, run["dem"], run["site"], tmp_path / "out")
     with pytest.raises(L1CError, match="DEM"):
         process_l1c(run["l1a"], tmp_path / "missing.tif", run["site"], tmp_path / "out")
+    with rasterio.open(run["dem"]) as dem:  # the same DEM, labelled in another projection
+        profile, heights = {**dem.profile, "crs": "EPSG:3857"}, dem.read()
+    with rasterio.open(tmp_path / "dem3857.tif", "w", **profile) as dst:
+        dst.write(heights)
+    with pytest.raises(L1CError, match=r"dem3857\.tif: the DEM must be in the site's projection EPSG:32630"):
+        process_l1c(run["l1a"], tmp_path / "dem3857.tif", run["site"], tmp_path / "out")
     (bad / "METADATA.DIM").write_text("<Dimap_Document/>")
     with pytest.raises(L1CError, match="METADATA.DIM"):
         process_l1c(bad, run["dem"], run["site"], tmp_path / "out")

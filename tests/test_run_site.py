@@ -146,6 +146,33 @@ def test_rerun_after_lost_ledger_skips_processing(simulated, tmp_path, monkeypat
     assert all((work / "ledger" / SITE / f"{name}.json").is_file() for name in s["good"])
 
 
+def test_reprocess_makes_a_delivery_pending_and_runs_it_again(simulated, tmp_path, monkeypatch, capsys):
+    """``take5 reprocess``: the chosen delivery is processed again, the other is left alone."""
+    import take5_ops.l1c as l1c
+
+    s = simulated
+    out, work = tmp_path / "out", tmp_path / "work"
+    buckets = Buckets.local(s["l1a"], s["aux"], work, out)
+    assert run_site(s["site"], buckets)["published"] == 2
+    target, other = s["good"]
+    other_ledger = (work / "ledger" / SITE / f"{other}.json").read_bytes()
+
+    assert main(["reprocess", "--site", SITE, "--product", target, "--work", str(work)]) == 0
+    assert f"pending again: {target}" in capsys.readouterr().out
+    assert not (work / "ledger" / SITE / f"{target}.json").exists()
+
+    calls = []
+    real = l1c.process_l1c
+    monkeypatch.setattr(l1c, "process_l1c", lambda l1a_dir, *a, **k: calls.append(l1a_dir) or real(l1a_dir, *a, **k))
+    summary = run_site(s["site"], buckets)
+    assert (summary["accepted"], summary["published"]) == (1, 1)
+    assert len(calls) == 1
+    assert (work / "ledger" / SITE / f"{other}.json").read_bytes() == other_ledger
+    assert json.loads((work / "ledger" / SITE / f"{target}.json").read_text())["status"] == "published"
+    assert main(["reprocess", "--site", SITE, "--product", "SPOT5-HRG2-XS_20150101-000000_L1A_" + SITE,
+                 "--work", str(work)]) == 1
+
+
 def _product_of(l1a_dir) -> str | None:
     from take5_ops.l1a.metadata import read_dimap
 

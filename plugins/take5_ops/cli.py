@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "take5_ops.commands.run_site",
     "take5_ops.commands.validate_configs",
     "take5_ops.commands.deliver",
+    "take5_ops.commands.reprocess",
 )
 
 

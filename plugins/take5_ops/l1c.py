@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import rasterio
+from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
@@ -33,13 +35,13 @@ from take5_ops.naming import ProductId, match_product_id, parse_product_id
 from take5_ops.ortho import warp_strips
 from take5_ops.product import Product, ProductFile
 from take5_ops.quicklook import write_quicklook
-from take5_ops.radiometry import calibration, dn_to_toa
+from take5_ops.radiometry import calibration
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import sha256_file
 
 STRIP_ROWS = 512
 RESAMPLING = Resampling.bilinear
-GDAL_ENV = {"GDAL_CACHEMAX": 256, "GDAL_NUM_THREADS": "ALL_CPUS"}
+GDAL_ENV = {"GDAL_CACHEMAX": 256 << 20, "GDAL_NUM_THREADS": "ALL_CPUS"}  # bytes: "256" (MB) slows overview reads 100x
 Progress = Callable[[float, str], None]
 
 
@@ -80,20 +82,29 @@ def read_l1a(l1a_dir: Path, site_id: str) -> tuple[ProductId, L1AMetadata]:
     return pid, meta
 
 
-def check_dem(dem_path: Path) -> None:
-    """Raise :class:`L1CError` unless ``dem_path`` is a georeferenced single-band raster."""
+def check_dem(dem_path: Path, crs: str) -> None:
+    """Raise :class:`L1CError` unless ``dem_path`` is a single-band raster in ``crs`` (the site's), north up."""
     try:
         with rasterio.open(dem_path) as dem:
             if dem.crs is None or dem.count < 1:
                 raise L1CError(f"{dem_path}: the DEM has no CRS or no band")
+            if dem.crs != CRS.from_user_input(crs) or dem.transform.b or dem.transform.d:
+                raise L1CError(f"{dem_path}: the DEM must be in the site's projection {crs}, north up "
+                               f"(it is {dem.crs})")
     except RasterioIOError as exc:
         raise L1CError(f"{dem_path}: cannot open the DEM ({exc})") from None
 
 
-def encode_reflectance(rho: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """int16 reflectance x 10000 (-9999..32767), -10000 where not ``valid``."""
-    scaled = np.clip(np.rint(np.nan_to_num(rho) / REFLECTANCE_SCALE), -9999, 32767).astype(np.int16)
-    return np.where(valid, scaled, np.int16(REFLECTANCE_NODATA))
+def encode_toa(dn: np.ndarray, scale: float, offset: float, valid: np.ndarray) -> np.ndarray:
+    """int16 TOA reflectance x 10000 (-9999..32767) of DN, reflectance = ``scale`` DN + ``offset``;
+    -10000 where not ``valid``. ``dn`` (float32) is overwritten."""
+    dn *= np.float32(scale / REFLECTANCE_SCALE)
+    dn += np.float32(offset / REFLECTANCE_SCALE)
+    np.rint(dn, out=dn)
+    np.clip(dn, -9999, 32767, out=dn)
+    out = dn.astype(np.int16)
+    out[~valid] = REFLECTANCE_NODATA
+    return out
 
 
 def process_l1c(
@@ -112,7 +123,7 @@ def process_l1c(
     """
     report = progress or (lambda fraction, message: None)
     pid, meta = read_l1a(l1a_dir, site.site_id)
-    check_dem(dem_path)
+    check_dem(dem_path, site.grid.crs)
     name = pid.product_name("L1C")
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -138,44 +149,48 @@ def _write_product(folder: Path, name: str, pid: ProductId, meta: L1AMetadata, l
     cal = calibration(meta)
     files = {b: f"{name}_{b}.tif" for b in (*BANDS, "SAT", "EDG")}
     files.update(QKL=f"{name}_QKL.jpg", MTD=f"{name}_MTD.json")
-    scratch = folder / ".scratch"
-    scratch.mkdir()
-
-    def scratch_file(key: str, dtype: str, nodata):
-        return cog.scratch_raster(scratch / files[key], dtype, g.crs, g.transform, shape, nodata)
-
-    outputs = {b: scratch_file(b, "int16", REFLECTANCE_NODATA) for b in BANDS}
-    outputs.update(SAT=scratch_file("SAT", "uint8", None), EDG=scratch_file("EDG", "uint8", None))
+    outputs = {b: cog.memory_raster("int16", g.crs, g.transform, shape, REFLECTANCE_NODATA) for b in BANDS}
+    outputs.update(SAT=cog.memory_raster("uint8", g.crs, g.transform, shape),
+                   EDG=cog.memory_raster("uint8", g.crs, g.transform, shape))
     n_valid = 0
     n_saturated = np.zeros(len(BANDS), np.int64)
     outline = []
     try:
-        strips = warp_strips(l1a_dir / "IMAGERY.TIF", {b: meta.bands[b].index for b in BANDS}, dem_path,
-                             g.crs, g.transform, shape, strip_rows=STRIP_ROWS, resampling=RESAMPLING)
-        for strip in strips:
-            rows = strip.valid.shape[0]
-            window = Window(0, strip.row0, g.width, rows)
-            saturated = strip.saturated & strip.valid
-            for k, b in enumerate(BANDS):
-                rho = dn_to_toa(strip.dn[k], cal[b].scale, cal[b].offset)
-                outputs[b].write(encode_reflectance(rho, strip.valid), 1, window=window)
-            bits = sum(saturated[k].astype(np.uint8) << k for k in range(len(BANDS)))
-            outputs["SAT"].write(bits.astype(np.uint8), 1, window=window)
-            outputs["EDG"].write((~strip.valid).astype(np.uint8), 1, window=window)
-            n_valid += int(strip.valid.sum())
-            n_saturated += saturated.sum(axis=(1, 2))
-            outline.append(row_extremes(strip.valid, strip.row0))
-            report(0.7 * (strip.row0 + rows) / g.height, f"orthorectified rows {strip.row0 + rows}/{g.height}")
+        with ThreadPoolExecutor(2) as pool:
+            strips = warp_strips(l1a_dir / "IMAGERY.TIF", {b: meta.bands[b].index for b in BANDS}, dem_path,
+                                 g.crs, g.transform, shape, strip_rows=STRIP_ROWS)
+            for strip in strips:
+                rows = strip.valid.shape[0]
+                window = Window(0, strip.row0, g.width, rows)
+
+                def write_band(k: int) -> None:
+                    b = BANDS[k]
+                    outputs[b].write(encode_toa(strip.dn[k], cal[b].scale, cal[b].offset, strip.valid), 1,
+                                     window=window)
+
+                list(pool.map(write_band, range(len(BANDS))))
+                saturated = strip.saturated
+                saturated &= strip.valid
+                bits = saturated[0].astype(np.uint8)
+                for k in range(1, len(BANDS)):
+                    bits |= saturated[k].view(np.uint8) << k
+                outputs["SAT"].write(bits, 1, window=window)
+                outputs["EDG"].write((~strip.valid).view(np.uint8), 1, window=window)
+                n_valid += int(np.count_nonzero(strip.valid))
+                n_saturated += [np.count_nonzero(saturated[k]) for k in range(len(BANDS))]
+                outline.append(row_extremes(strip.valid, strip.row0))
+                report(0.7 * (strip.row0 + rows) / g.height, f"orthorectified rows {strip.row0 + rows}/{g.height}")
+        if n_valid == 0:
+            raise L1CError(f"{l1a_dir / 'IMAGERY.TIF'}: the scene does not overlap the grid of site {site.site_id}")
+        keys = (*BANDS, "SAT", "EDG")
+        with ThreadPoolExecutor(2) as pool:
+            done = pool.map(lambda key: cog.write_cog(outputs[key], folder / files[key],
+                                                      "average" if key in BANDS else "nearest"), keys)
+            for k, _ in enumerate(done):
+                report(0.7 + 0.25 * (k + 1) / len(keys), f"wrote {files[keys[k]]}")
     finally:
         for ds in outputs.values():
             ds.close()
-    if n_valid == 0:
-        raise L1CError(f"{l1a_dir / 'IMAGERY.TIF'}: the scene does not overlap the grid of site {site.site_id}")
-
-    for k, key in enumerate((*BANDS, "SAT", "EDG")):
-        cog.write_cog(scratch / files[key], folder / files[key], "average" if key in BANDS else "nearest")
-        report(0.7 + 0.25 * (k + 1) / 6, f"wrote {files[key]}")
-    shutil.rmtree(scratch)
     write_quicklook({b: folder / files[b] for b in BANDS}, folder / files["QKL"], REFLECTANCE_SCALE, REFLECTANCE_NODATA)
 
     geometry, bbox = footprint(np.concatenate(outline), g.transform, g.crs)

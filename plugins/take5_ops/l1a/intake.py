@@ -153,13 +153,14 @@ Outcome = Accepted | Rejected | Stale
 
 # ---- ledger -------------------------------------------------------------------------------
 
-def _ledger_key(site_id: str, product_id: str) -> str:
+def ledger_key(site_id: str, product_id: str) -> str:
+    """Key of a delivery's ledger entry in the work bucket."""
     return f"ledger/{site_id}/{product_id}.json"
 
 
 def ledger_entry(work: Store, site_id: str, product_id: str) -> dict | None:
     """The ledger entry of a product, ``None`` if none (or unreadable: the delivery is then redone)."""
-    key = _ledger_key(site_id, product_id)
+    key = ledger_key(site_id, product_id)
     if not work.exists(key):
         return None
     try:
@@ -204,7 +205,7 @@ def record(work: Store, outcome: Outcome, status: str, product_name: str | None 
     if {k: v for k, v in previous.items() if k != "recorded_at"} == entry:
         return
     entry["recorded_at"] = format_time(datetime.now(timezone.utc))
-    work.put_bytes(_ledger_key(outcome.site_id, outcome.product_id),
+    work.put_bytes(ledger_key(outcome.site_id, outcome.product_id),
                    json.dumps(entry, indent=2, sort_keys=True).encode(), "application/json")
 
 
@@ -213,7 +214,7 @@ def _ledger_etags(work: Store, site_id: str, product_ids: list[str]) -> dict[str
     present = {info.key for info in work.list(f"ledger/{site_id}/")}
     etags = {}
     for pid in product_ids:
-        if _ledger_key(site_id, pid) in present:
+        if ledger_key(site_id, pid) in present:
             entry = ledger_entry(work, site_id, pid)
             if entry is not None:
                 etags[pid] = entry.get("marker_etag")
