@@ -7,7 +7,6 @@ import hashlib
 import json
 import math
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,9 +19,9 @@ from rasterio.warp import Resampling, reproject
 from take5_ops.l1a.metadata import read_dimap
 from take5_ops.naming import parse_product_id
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.sim import Burn, acquisition_dates, simulate_product, write_dem
+from take5_ops.sim import Burn, acquisition_dates, simulate_product
 from take5_ops.sim.geometry import SensorModel, fit_rpc, locate, rpc_image
-from take5_ops.sim.scene import CLOUD, OUTSIDE, SHADOW, SNOW, Scene, plan
+from take5_ops.sim.scene import CLOUD, OUTSIDE, SHADOW, Scene, plan
 from take5_ops.sim.surface import CROP, Landscape
 from take5_ops.sim.terrain import Terrain
 

@@ -10,7 +10,6 @@ already holds the same bytes, so a rerun changes nothing that is right.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 
@@ -27,7 +26,7 @@ from take5_ops.catalog import (
 from take5_ops.naming import is_site_id
 from take5_ops.product import MANIFEST, Product
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.storage import Store, holds, put_if_changed
+from take5_ops.storage import Store, holds, put_if_changed, read_json
 
 log = logging.getLogger(__name__)
 
@@ -110,18 +109,6 @@ def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Publis
     return done
 
 
-def _read_json(store: Store, key: str) -> dict | None:
-    """A JSON object of the store, ``None`` when absent or unreadable (logged)."""
-    if not store.exists(key):
-        return None
-    try:
-        doc = json.loads(store.get_bytes(key))
-    except ValueError as exc:
-        log.warning("%s: unreadable JSON, rebuilt (%s)", store.href(key), exc)
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
 def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str]) -> dict:
     """Link ``new_item_keys`` (published Items) from ``<SITE>/collection.json``; recompute extent and summaries.
 
@@ -133,11 +120,11 @@ def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str]) -
     for key in new_item_keys:
         if not key.startswith(prefix) or not key.endswith(".json"):
             raise PublishError(f"{key!r} is not an Item of site {site_id}")
-    old = set(item_links(_read_json(dist, collection_key(site_id)) or {}))
+    old = set(item_links(read_json(dist, collection_key(site_id)) or {}))
     hrefs = old | {"./" + key[len(prefix):] for key in new_item_keys}
     items = {}
     for href in sorted(hrefs):
-        doc = _read_json(dist, prefix + href[2:]) if href.startswith("./") else None
+        doc = read_json(dist, prefix + href[2:]) if href.startswith("./") else None
         if doc is None:
             log.warning("collection %s: item %s missing, unlinked", site_id, href)
             continue
@@ -164,7 +151,7 @@ def update_root_catalog(dist: Store) -> bool:
     for _ in range(CATALOG_ATTEMPTS):
         sites = site_collections(dist)
         written |= put_if_changed(dist, CATALOG_KEY, catalog_json(sites), STAC_MEDIA_TYPE)
-        current = _read_json(dist, CATALOG_KEY) or {}
+        current = read_json(dist, CATALOG_KEY) or {}
         if child_sites(current) == sorted(site_collections(dist)):
             return written
     raise PublishError(f"{dist.href(CATALOG_KEY)}: still changing after {CATALOG_ATTEMPTS} attempts")

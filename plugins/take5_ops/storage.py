@@ -387,6 +387,21 @@ class S3Store(Store):
         return f"s3://{self.bucket}/{key}"
 
 
+def read_json(store: Store, key: str) -> dict | None:
+    """A JSON object of the store; ``None`` when absent or unreadable (logged: the caller rebuilds it)."""
+    import json
+    import logging
+
+    if not store.exists(key):
+        return None
+    try:
+        doc = json.loads(store.get_bytes(key))
+    except ValueError as exc:
+        logging.getLogger(__name__).warning("%s: unreadable JSON, ignored (%s)", store.href(key), exc)
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
 def copy_tree(src: Store, dst: Store, prefix: str = "") -> int:
     """Copy every object under ``prefix`` from one store to another; return the count."""
     n = 0

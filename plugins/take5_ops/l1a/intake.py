@@ -34,7 +34,7 @@ from take5_ops.l1a.delivery import (
 from take5_ops.l1a.metadata import MetadataError, read_dimap
 from take5_ops.naming import is_site_id, match_product_id, parse_product_id
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.storage import ObjectInfo, Store
+from take5_ops.storage import ObjectInfo, Store, read_json
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +160,7 @@ def ledger_key(site_id: str, product_id: str) -> str:
 
 def ledger_entry(work: Store, site_id: str, product_id: str) -> dict | None:
     """The ledger entry of a product, ``None`` if none (or unreadable: the delivery is then redone)."""
-    key = ledger_key(site_id, product_id)
-    if not work.exists(key):
-        return None
-    try:
-        entry = json.loads(work.get_bytes(key))
-    except ValueError as exc:
-        log.warning("%s: unreadable ledger entry, ignored (%s)", work.href(key), exc)
-        return None
-    return entry if isinstance(entry, dict) else None
+    return read_json(work, ledger_key(site_id, product_id))
 
 
 def record(work: Store, outcome: Outcome, status: str, product_name: str | None = None) -> None:
