@@ -76,6 +76,16 @@ def test_local_atomic_write_leaves_no_temp_file(tmp_path):
     assert sorted(p.name for p in (tmp_path / "b" / "a").iterdir()) == ["x"]
 
 
+def test_local_objects_are_world_readable(tmp_path):
+    """Published folders are served by web servers: objects must not keep mkstemp's 0600."""
+    store = LocalStore(tmp_path / "b")
+    store.put_bytes("a/x", b"1")
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"22")
+    store.upload(src, "a/y")
+    assert {(tmp_path / "b" / "a" / n).stat().st_mode & 0o777 for n in ("x", "y")} == {0o644}
+
+
 def test_put_if_changed_does_not_rewrite(store):
     assert put_if_changed(store, "c/doc.json", b'{"a": 1}') is True
     before = store.head("c/doc.json")

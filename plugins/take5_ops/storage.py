@@ -189,6 +189,7 @@ class LocalStore(Store):
         try:
             with os.fdopen(fd, "wb") as f:
                 writer(f)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files must be readable by a web server
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
