@@ -150,6 +150,7 @@ BROKEN = {  # file stem -> (edit of the FrancePornic text, the field the error m
     "BadContact": (("contacts: [take5-ops@example.org]", "contacts: [not-an-address]"), "field sla.contacts.0"),
     "BadContinent": (('continent: "Europe"', 'continent: "Atlantis"'), "field continent"),
     "BadExtra": (("cycle_day:", "colour: blue\ncycle_day:"), "field colour: Extra inputs are not permitted"),
+    "BadJinja": (('name: "France : Pornic"', 'name: "Pornic {{ dag_run }}"'), "field name: Value error, must not"),
 }
 
 

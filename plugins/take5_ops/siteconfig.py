@@ -111,6 +111,15 @@ class SiteConfig(_Strict):
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
 
+    @field_validator("name", "country", "description", "tags")
+    @classmethod
+    def _no_template_markers(cls, v):
+        """The config reaches Airflow tasks as templated arguments: Jinja markers would be rendered."""
+        for text in v if isinstance(v, list) else [v or ""]:
+            if any(marker in text for marker in ("{{", "{%", "{#")):
+                raise ValueError("must not contain Jinja template markers ({{, {%, {#)")
+        return v
+
 
 def _format_errors(path: Path, exc: ValidationError) -> str:
     lines = []
