@@ -10,7 +10,7 @@ import pytest
 
 from take5_ops import smac
 
-SMAC_FILES = Path("/work/shared/data/smac")
+SMAC_FILES = Path(__file__).resolve().parents[2] / "shared" / "data" / "smac"  # shared/ beside the repo
 BANDS = ("XS1", "XS2", "XS3", "SWIR")
 
 
