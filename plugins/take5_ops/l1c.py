@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import rasterio
@@ -29,8 +30,13 @@ from rasterio.windows import Window
 from take5_ops import cog
 from take5_ops.footprint import footprint, row_extremes
 from take5_ops.l1a.metadata import BANDS, L1AMetadata, MetadataError, read_dimap
-from take5_ops.l1c_metadata import (REFLECTANCE_NODATA, REFLECTANCE_SCALE, dump_metadata, product_metadata,
-                                    stac_properties)
+from take5_ops.l1c_metadata import (
+    REFLECTANCE_NODATA,
+    REFLECTANCE_SCALE,
+    dump_metadata,
+    product_metadata,
+    stac_properties,
+)
 from take5_ops.naming import ProductId, match_product_id, parse_product_id
 from take5_ops.ortho import warp_strips
 from take5_ops.product import Product, ProductFile
@@ -142,6 +148,12 @@ def process_l1c(
     return product
 
 
+def _write_band(outputs: dict, cal: dict, strip, window: Window, k: int) -> None:
+    """Encode band ``k`` of ``strip`` and write it into its output."""
+    b = BANDS[k]
+    outputs[b].write(encode_toa(strip.dn[k], cal[b].scale, cal[b].offset, strip.valid), 1, window=window)
+
+
 def _write_product(folder: Path, name: str, pid: ProductId, meta: L1AMetadata, l1a_dir: Path, dem_path: Path,
                    site: SiteConfig, delivered_at: datetime | None, report: Progress) -> Product:
     g = site.grid
@@ -163,12 +175,7 @@ def _write_product(folder: Path, name: str, pid: ProductId, meta: L1AMetadata, l
                 rows = strip.valid.shape[0]
                 window = Window(0, strip.row0, g.width, rows)
 
-                def write_band(k: int) -> None:
-                    b = BANDS[k]
-                    outputs[b].write(encode_toa(strip.dn[k], cal[b].scale, cal[b].offset, strip.valid), 1,
-                                     window=window)
-
-                list(pool.map(write_band, range(len(BANDS))))
+                list(pool.map(partial(_write_band, outputs, cal, strip, window), range(len(BANDS))))
                 saturated = strip.saturated
                 saturated &= strip.valid
                 bits = saturated[0].astype(np.uint8)
