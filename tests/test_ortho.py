@@ -16,9 +16,9 @@ from take5_ops.ortho import (
     Heights,
     SourceRows,
     resample,
-    rpc_image,
     warp_strips,
 )
+from take5_ops.rpc import rpc_image
 from test_l1c import ACQUIRED, phase_shift, small_site
 
 sim = pytest.importorskip("take5_ops.sim")

@@ -20,7 +20,8 @@ from take5_ops.l1a.metadata import read_dimap
 from take5_ops.naming import parse_product_id
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sim import Burn, acquisition_dates, simulate_product
-from take5_ops.sim.geometry import SensorModel, fit_rpc, locate, rpc_image
+from take5_ops.rpc import rpc_image
+from take5_ops.sim.geometry import SensorModel, fit_rpc, locate
 from take5_ops.sim.scene import CLOUD, OUTSIDE, SHADOW, Scene, plan
 from take5_ops.sim.surface import CROP, Landscape
 from take5_ops.sim.terrain import Terrain

@@ -18,6 +18,8 @@ import numpy as np
 from pyproj import Geod, Transformer
 from rasterio.rpc import RPC
 
+from take5_ops.rpc import rpc_image, rpc_terms
+
 GEOD = Geod(ellps="WGS84")
 
 
@@ -66,25 +68,6 @@ class SensorModel:
         return Transformer.from_crs(4326, self.epsg, always_xy=True)
 
 
-def _terms(lon, lat, h) -> np.ndarray:
-    """The 20 RPC00B terms of normalised (L = lon, P = lat, H = height), shape (20, n)."""
-    one = np.ones_like(lon)
-    return np.array([one, lon, lat, h, lon * lat, lon * h, lat * h, lon ** 2, lat ** 2, h ** 2,
-                     lat * lon * h, lon ** 3, lon * lat ** 2, lon * h ** 2, lon ** 2 * lat, lat ** 3,
-                     lat * h ** 2, lon ** 2 * h, lat ** 2 * h, h ** 3])
-
-
-def rpc_image(rpc: RPC, lon, lat, h):
-    """(line, sample) of (lon, lat, h) by the RPC00B rational functions, as GDAL evaluates them."""
-    shape = np.broadcast(lon, lat, h).shape
-    t = _terms(((np.asarray(lon, dtype=np.float64) - rpc.long_off) / rpc.long_scale).ravel(),
-               ((np.asarray(lat, dtype=np.float64) - rpc.lat_off) / rpc.lat_scale).ravel(),
-               ((np.broadcast_to(h, shape).astype(np.float64) - rpc.height_off) / rpc.height_scale).ravel())
-    line = (np.dot(rpc.line_num_coeff, t) / np.dot(rpc.line_den_coeff, t)) * rpc.line_scale + rpc.line_off
-    sample = (np.dot(rpc.samp_num_coeff, t) / np.dot(rpc.samp_den_coeff, t)) * rpc.samp_scale + rpc.samp_off
-    return line.reshape(shape), sample.reshape(shape)
-
-
 def fit_rpc(model: SensorModel, h_min: float, h_max: float, points: int = 25, levels: int = 7) -> RPC:
     """RPC00B fitted by least squares to ``model`` on a (line, sample, height) grid.
 
@@ -100,8 +83,8 @@ def fit_rpc(model: SensorModel, h_min: float, h_max: float, points: int = 25, le
     off = dict(long_off=float(np.mean(lon)), lat_off=float(np.mean(lat)), height_off=(h_min + h_max) / 2.0)
     scale = dict(long_scale=float(np.ptp(lon)) / 2.0, lat_scale=float(np.ptp(lat)) / 2.0,
                  height_scale=(h_max - h_min) / 2.0)
-    t = _terms((lon - off["long_off"]) / scale["long_scale"], (lat - off["lat_off"]) / scale["lat_scale"],
-               (h - off["height_off"]) / scale["height_scale"]).T
+    t = np.array(rpc_terms((lon - off["long_off"]) / scale["long_scale"], (lat - off["lat_off"]) / scale["lat_scale"],
+                           (h - off["height_off"]) / scale["height_scale"])).T
     half = model.size / 2.0
     num_line = np.linalg.lstsq(t, (line - model.centre) / half, rcond=None)[0]
     num_samp = np.linalg.lstsq(t, (sample - model.centre) / half, rcond=None)[0]

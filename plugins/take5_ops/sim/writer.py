@@ -19,7 +19,7 @@ from rasterio.transform import Affine
 from take5_ops import smac
 from take5_ops.l1a.metadata import BandInfo, FramePoint, L1AMetadata, write_dimap
 from take5_ops.naming import ProductId
-from take5_ops.sim.geometry import rpc_image
+from take5_ops.rpc import rpc_image
 from take5_ops.sim.scene import OUTSIDE, Scene
 from take5_ops.sim.surface import BANDS, CLASSES
 from take5_ops.storage import sha256_file
