@@ -16,7 +16,7 @@ import re
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -60,6 +60,18 @@ class Scan:
     ignored: list[str]  # stray keys and prefix names that are not products, each once
 
 
+def _to_dict(outcome) -> dict:
+    """JSON-able fields of an outcome (for XCom and the ledger): times as ISO strings."""
+    def encode(value):
+        if isinstance(value, datetime):
+            return format_time(value)
+        if isinstance(value, DeliveryManifest):
+            return value.to_dict()
+        return list(value) if isinstance(value, list) else value
+
+    return {f.name: encode(getattr(outcome, f.name)) for f in fields(outcome)}
+
+
 @dataclass
 class Accepted:
     """A delivery that follows the contract, with what the processors need."""
@@ -74,16 +86,7 @@ class Accepted:
     instrument: int
 
     def to_dict(self) -> dict:
-        return {
-            "site_id": self.site_id,
-            "product_id": self.product_id,
-            "marker_etag": self.marker_etag,
-            "marker_last_modified": format_time(self.marker_last_modified),
-            "delivered_at": format_time(self.delivered_at),
-            "manifest": self.manifest.to_dict(),
-            "acquired": format_time(self.acquired),
-            "instrument": self.instrument,
-        }
+        return _to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Accepted":
@@ -105,15 +108,7 @@ class Rejected:
     files_seen: list[dict] = field(default_factory=list)  # {"name", "size", "last_modified"}
 
     def to_dict(self) -> dict:
-        return {
-            "site_id": self.site_id,
-            "product_id": self.product_id,
-            "marker_etag": self.marker_etag,
-            "reason": self.reason,
-            "rejected_at": format_time(self.rejected_at),
-            "delivered_at": format_time(self.delivered_at) if self.delivered_at else None,
-            "files_seen": list(self.files_seen),
-        }
+        return _to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Rejected":
@@ -133,14 +128,7 @@ class Stale:
     applied_delivered_at: datetime
 
     def to_dict(self) -> dict:
-        return {
-            "site_id": self.site_id,
-            "product_id": self.product_id,
-            "marker_etag": self.marker_etag,
-            "marker_last_modified": format_time(self.marker_last_modified),
-            "delivered_at": format_time(self.delivered_at),
-            "applied_delivered_at": format_time(self.applied_delivered_at),
-        }
+        return _to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Stale":
