@@ -124,6 +124,28 @@ def test_one_failing_l1c_does_not_stop_the_others(simulated, tmp_path, monkeypat
     assert [d["properties"]["take5:l1a_product_id"] for d in docs.values() if d["type"] == "Feature"] == [s["good"][1]]
 
 
+def test_an_input_the_processor_rejects_is_quarantined_by_run_l1c(simulated, tmp_path, monkeypatch):
+    """The Airflow path (run_l1c alone) records the rejection too, so the delivery is not retried forever."""
+    import take5_ops.l1c as l1c
+    from take5_ops.pipeline import intake, run_l1c
+
+    s = simulated
+    bad = s["good"][0]
+
+    def refuse(l1a_dir, *args, **kwargs):
+        raise l1c.L1CError(f"{l1a_dir}/IMAGERY.TIF: simulated unreadable strip")
+
+    monkeypatch.setattr(l1c, "process_l1c", refuse)
+    buckets = Buckets.local(s["l1a"], s["aux"], tmp_path / "work", tmp_path / "out")
+    accepted = {a["product_id"]: a for a in intake(buckets, s["site"])}
+    with pytest.raises(l1c.L1CError):
+        run_l1c(buckets, s["site"], accepted[bad])
+    entry = json.loads((tmp_path / "work" / "ledger" / SITE / f"{bad}.json").read_text())
+    assert entry["status"] == "rejected" and "simulated unreadable strip" in entry["reason"]
+    assert list((tmp_path / "work" / "quarantine" / SITE / bad).glob("*.json"))
+    assert bad not in {a["product_id"] for a in intake(buckets, s["site"])}  # not pending any more
+
+
 def test_rerun_after_lost_ledger_skips_processing(simulated, tmp_path, monkeypatch):
     """A run that died before committing the ledger: the rerun finds the products already made."""
     import take5_ops.l1c as l1c

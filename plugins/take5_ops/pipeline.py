@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from take5_ops.l1a import intake as l1a_intake
+from take5_ops.l1c import L1CError
 from take5_ops.naming import parse_product_id
 from take5_ops.product import MANIFEST, Product
 from take5_ops.publish import (
@@ -111,7 +112,9 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
 
     Skipped when the work bucket already holds the product of this very
     delivery (same ``DELIVERY.OK`` ETag, every file present and right).
-    Returns ``{"product": Product.to_dict(), "accepted": accepted}``.
+    Returns ``{"product": Product.to_dict(), "accepted": accepted}``. An input
+    the processor rejects (:class:`~take5_ops.l1c.L1CError`: retrying cannot
+    help) is quarantined and recorded as rejected before the error goes up.
     """
     from take5_ops.l1c import process_l1c
 
@@ -128,7 +131,11 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
         l1a_dir = l1a_intake.fetch(buckets.l1a, acc, tmp / "l1a")
         dem = tmp / "DEM.tif"
         buckets.aux.download(f"{site.site_id}/DEM.tif", dem)
-        product = process_l1c(l1a_dir, dem, site, tmp / "out", delivered_at=acc.delivered_at)
+        try:
+            product = process_l1c(l1a_dir, dem, site, tmp / "out", delivered_at=acc.delivered_at)
+        except L1CError as exc:
+            _reject(buckets, accepted, f"L1C rejected the delivery: {exc}")
+            raise
         if product.name != name:
             raise RuntimeError(f"L1C of {acc.product_id} is named {product.name}, expected {name}")
         product.properties[MARKER_ETAG] = acc.marker_etag
@@ -200,6 +207,9 @@ def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = 
             except StoreError as exc:
                 log.error("%s left pending: %s", acc["product_id"], exc)
                 failed[acc["product_id"]] = f"left pending: {exc}"
+            except L1CError as exc:  # already quarantined and recorded by run_l1c
+                log.error("%s rejected: %s", acc["product_id"], exc)
+                failed[acc["product_id"]] = f"L1C rejected the delivery: {exc}"
             except Exception as exc:
                 log.exception("%s failed", acc["product_id"])
                 reason = f"processing failed: {type(exc).__name__}: {exc}"

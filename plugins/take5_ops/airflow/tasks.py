@@ -38,11 +38,21 @@ def validate_deliveries(site: dict) -> list[dict]:
 
 
 def l1c(site: dict, accepted: dict) -> dict:
-    """Process one accepted delivery to L1C (one mapped instance)."""
+    """Process one accepted delivery to L1C (one mapped instance).
+
+    A delivery the processor rejects is quarantined by the library; the task
+    then fails without retry (retrying cannot fix an input).
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from take5_ops.l1c import L1CError
     from take5_ops.pipeline import run_l1c
 
     _label(accepted["product_id"])
-    return run_l1c(_buckets(), _site(site), accepted)
+    try:
+        return run_l1c(_buckets(), _site(site), accepted)
+    except L1CError as exc:
+        raise AirflowFailException(f"{accepted['product_id']} rejected by L1C (quarantined): {exc}") from exc
 
 
 def publish(site: dict, product: dict) -> dict:
