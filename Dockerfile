@@ -11,7 +11,7 @@ RUN grep -v '^#' "${HOME}/constraints.txt" | cut -d= -f1 | tr '_' '-' | sed -e '
 
 COPY --chown=airflow:root pyproject.toml README.md /opt/take5/
 COPY --chown=airflow:root plugins/ /opt/take5/plugins/
-RUN pip install --no-cache-dir --no-deps -e /opt/take5
+RUN pip install --no-cache-dir --no-deps /opt/take5
 
 COPY --chown=airflow:root dags/ ${AIRFLOW_HOME}/dags/
 COPY --chown=airflow:root plugins/ ${AIRFLOW_HOME}/plugins/
