@@ -180,20 +180,22 @@ class Stack:
         delivered = set(json.loads(marker.read_text())) if marker.exists() else set()
         end = date.today()
         start = end - timedelta(weeks=DEMO_WEEKS)
-        configs = [ROOT / "include" / "site_configs" / f"{s}.yaml" for s in DEMO_SITES]
-        if not (sim_root / "l1a").is_dir():
-            log(f"simulating {len(configs)} demo sites from {start} to {end} ({DEMO_SIZE} px scenes)")
+        missing = [site for site in DEMO_SITES if not (sim_root / "l1a" / site).is_dir()]
+        if missing:
+            log(f"simulating demo sites {', '.join(missing)} from {start} to {end} ({DEMO_SIZE} px scenes)")
             cmd = [str(BIN / "take5"), "simulate", "--out", str(sim_root), "--start", str(start),
                    "--end", str(end), "--size", str(DEMO_SIZE), "--no-truth"]
-            for c in configs:
-                cmd += ["--site-config", str(c)]
+            for site in missing:
+                cmd += ["--site-config", str(ROOT / "include" / "site_configs" / f"{site}.yaml")]
             subprocess.run(cmd, env=self.env, cwd=ROOT, check=True)
         from take5_ops.l1a.upload import delivery_folders, upload_delivery
         from take5_ops.storage import LocalStore, copy_tree
 
         stores = self.stores()
-        copy_tree(LocalStore(sim_root / "aux"), stores["aux"])
-        batches = weekly_batches(delivery_folders(sim_root / "l1a"))
+        for site in DEMO_SITES:
+            copy_tree(LocalStore(sim_root / "aux"), stores["aux"], prefix=f"{site}/")
+        folders = [f for f in delivery_folders(sim_root / "l1a") if f.parent.name in DEMO_SITES]
+        batches = weekly_batches(folders)
         for i, batch in enumerate(batches):
             todo = [f for f in batch if f"{f.parent.name}/{f.name}" not in delivered]
             if not todo:
