@@ -127,16 +127,9 @@ class Stack:
             if snapshot.is_dir():
                 n = copy_tree(LocalStore(snapshot), store)
                 log(f"restored {n} objects into s3://{store.bucket}")
-        self.set_public_read(self.stores()["dist"])
+        from take5_ops.access import set_public_read
 
-    @staticmethod
-    def set_public_read(store) -> None:
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
-                           "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{store.bucket}/*"]}],
-        }
-        store.client.put_bucket_policy(Bucket=store.bucket, Policy=json.dumps(policy))
+        set_public_read(self.stores()["dist"])  # the public reads objects only (docs/distribution.md)
 
     def snapshot_s3(self) -> None:
         from take5_ops.storage import LocalStore, copy_tree, remove_tree

@@ -21,12 +21,14 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 from pystac.extensions.view import ViewExtension
 
+from take5_ops.metalink import MEDIA_TYPE as METALINK_MEDIA_TYPE
 from take5_ops.naming import parse_product_name
 from take5_ops.product import Product
 from take5_ops.siteconfig import SiteConfig
 
 CATALOG_KEY = "catalog.json"
 CATALOG_ID = "take5"
+LEVELS = ("L1C", "L2A")  # product levels, each with its Metalink per site
 REFLECTANCE_SCALE = 0.0001
 REFLECTANCE_NODATA = -10000
 MULTIHASH_SHA256 = "1220"  # multihash prefix: sha2-256, 32 bytes
@@ -60,6 +62,11 @@ def collection_key(site_id: str) -> str:
 
 def item_key(site_id: str, name: str) -> str:
     return f"{site_id}/{name}/{name}.json"
+
+
+def metalink_key(site_id: str, level: str) -> str:
+    """The Metalink of every published ``level`` product of a site (docs/distribution.md)."""
+    return f"{site_id}/{site_id}_{level}.meta4"
 
 
 def to_json(doc: dict) -> bytes:
@@ -130,9 +137,10 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def build_collection(site: SiteConfig, items: dict[str, dict]) -> pystac.Collection:
+def build_collection(site: SiteConfig, items: dict[str, dict], metalinks: tuple[str, ...] = ()) -> pystac.Collection:
     """The site's Collection linking ``items`` (Item dicts by their href relative
-    to the collection); extent and summaries come from the items themselves."""
+    to the collection); extent and summaries come from the items themselves.
+    ``metalinks``: the levels whose Metalink is published, added as assets."""
     if not items:
         raise CatalogError(f"collection {site.site_id}: no items")
     bboxes = [d["bbox"] for d in items.values()]
@@ -159,6 +167,10 @@ def build_collection(site: SiteConfig, items: dict[str, dict]) -> pystac.Collect
         keywords=["SPOT5", "Take5", site.country, *site.tags],
         summaries=pystac.Summaries({k: v for k, v in summaries.items() if v}),
     )
+    for level in sorted(metalinks):
+        collection.add_asset(f"metalink-{level}", pystac.Asset(
+            f"./{metalink_key(site.site_id, level).split('/')[-1]}", media_type=METALINK_MEDIA_TYPE,
+            roles=["metadata"], title=f"Metalink 4 of every {level} product of {site.site_id}"))
     EOExtension.add_to(collection)
     ProjectionExtension.add_to(collection)
     collection.stac_extensions.sort()
@@ -167,8 +179,8 @@ def build_collection(site: SiteConfig, items: dict[str, dict]) -> pystac.Collect
     return collection
 
 
-def collection_json(site: SiteConfig, items: dict[str, dict]) -> bytes:
-    return to_json(build_collection(site, items).to_dict(include_self_link=False, transform_hrefs=False))
+def collection_json(site: SiteConfig, items: dict[str, dict], metalinks: tuple[str, ...] = ()) -> bytes:
+    return to_json(build_collection(site, items, metalinks).to_dict(include_self_link=False, transform_hrefs=False))
 
 
 def item_links(collection: dict) -> list[str]:

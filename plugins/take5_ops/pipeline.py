@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from take5_ops.access import public_base_url, public_urls
 from take5_ops.l1a import intake as l1a_intake
 from take5_ops.l1c import L1CError
 from take5_ops.naming import parse_product_id
@@ -156,14 +157,16 @@ def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
 
 
 def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], accepted: list[dict]) -> dict:
-    """Link the published Items from the site's Collection, refresh ``catalog.json``, then commit the ledger.
+    """Refresh the site's Metalinks, link the published Items from its Collection, refresh
+    ``catalog.json``, then commit the ledger.
 
     ``published`` holds :func:`publish` results (``None`` entries, from failed
     publications, are ignored); the ledger marks their deliveries
     ``published``. Accepted deliveries without a publication stay pending.
     """
     done = [p for p in published if p]
-    collection = update_collection(buckets.dist, site, [p["item_key"] for p in done])
+    collection = update_collection(buckets.dist, site, [p["item_key"] for p in done],
+                                   public_urls(public_base_url(buckets.dist)))
     catalog_written = update_root_catalog(buckets.dist)
     for p in done:
         l1a_intake.record(buckets.work, l1a_intake.Accepted.from_dict(p["accepted"]), "published",
@@ -175,6 +178,7 @@ def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], ac
         "collection_items": collection["items"],
         "collection_added": collection["added"],
         "collection_written": collection["written"],
+        "metalinks_written": collection["metalinks_written"],
         "catalog_written": catalog_written,
     }
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Callable
 
 from take5_ops.catalog import (
     CATALOG_KEY,
+    LEVELS,
     catalog_json,
     child_sites,
     collection_json,
@@ -22,7 +24,10 @@ from take5_ops.catalog import (
     item_json,
     item_key,
     item_links,
+    metalink_key,
 )
+from take5_ops.metalink import MEDIA_TYPE as METALINK_MEDIA_TYPE
+from take5_ops.metalink import MetalinkError, build_metalink
 from take5_ops.naming import is_site_id
 from take5_ops.product import MANIFEST, Product
 from take5_ops.siteconfig import SiteConfig
@@ -109,11 +114,39 @@ def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Publis
     return done
 
 
-def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str]) -> dict:
+def update_metalinks(dist: Store, site_id: str, items: dict[str, dict], url_for: Callable[[str], str]) -> dict:
+    """Write ``<SITE>/<SITE>_<LEVEL>.meta4`` for each level of ``items`` (Item dicts by key), only if changed.
+
+    A level without products has no Metalink (an old one is removed).
+    Returns ``{"levels": [levels with a Metalink], "written": [keys written]}``.
+    """
+    levels, written = [], []
+    for level in LEVELS:
+        key = metalink_key(site_id, level)
+        chosen = {k: d for k, d in items.items() if (d.get("properties") or {}).get("take5:level") == level}
+        try:
+            data = build_metalink(chosen, url_for) if chosen else None
+        except MetalinkError as exc:
+            log.warning("%s: %s", dist.href(key), exc)
+            data = None
+        if data is None:
+            if dist.exists(key):
+                dist.delete(key)
+            continue
+        levels.append(level)
+        if put_if_changed(dist, key, data, METALINK_MEDIA_TYPE):
+            written.append(key)
+    return {"levels": levels, "written": written}
+
+
+def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str],
+                      url_for: Callable[[str], str] | None = None) -> dict:
     """Link ``new_item_keys`` (published Items) from ``<SITE>/collection.json``; recompute extent and summaries.
 
     The collection keeps the Items it already links (whose JSON still exists)
-    and gains the new ones, each once. Written only if it changed.
+    and gains the new ones, each once. Written only if it changed. With
+    ``url_for`` (``key -> public URL``), the site's Metalinks are refreshed
+    first (:func:`update_metalinks`) and linked as collection assets.
     """
     site_id = site.site_id
     prefix = f"{site_id}/"
@@ -130,9 +163,14 @@ def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str]) -
             continue
         items[href] = doc
     if not items:
-        return {"items": 0, "added": 0, "written": False}
-    written = put_if_changed(dist, collection_key(site_id), collection_json(site, items), STAC_MEDIA_TYPE)
-    return {"items": len(items), "added": len(set(items) - old), "written": written}
+        return {"items": 0, "added": 0, "written": False, "metalinks_written": []}
+    metalinks = {"levels": [], "written": []}
+    if url_for is not None:
+        metalinks = update_metalinks(dist, site_id, {prefix + h[2:]: d for h, d in items.items()}, url_for)
+    written = put_if_changed(dist, collection_key(site_id), collection_json(site, items, tuple(metalinks["levels"])),
+                             STAC_MEDIA_TYPE)
+    return {"items": len(items), "added": len(set(items) - old), "written": written,
+            "metalinks_written": metalinks["written"]}
 
 
 def site_collections(dist: Store) -> list[str]:
