@@ -21,6 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_l1c  # noqa: E402
 import dag_parse  # noqa: E402
 
+METHOD = """How: `bench/bench_l1c.py` simulates one full-size scene (6000 × 6000 L1A,
+FrancePornic's 6600 × 6600 grid; the simulation is not timed), runs
+`gdalwarp -rpc -to RPC_DEM=… -r bilinear -co TILED=YES -co COMPRESS=DEFLATE
+-multi -wo NUM_THREADS=2` on it (GDAL's exact RPC+DEM transformer, as gdalwarp
+uses by default with a DEM), then the whole L1C processor in a fresh process
+(`ru_maxrss` of the children for the peak memory). `bench/dag_parse.py` sums
+the parse durations printed by `airflow dags report` on `dags/`.
+"""
+
 SECTIONS = (
     ("Level 1C", bench_l1c.run),
     ("DAG parsing", dag_parse.run),
@@ -51,6 +60,7 @@ def render(results: list[tuple[str, list[dict]]]) -> str:
         lines += [f"| {r['measure']} | {r['value']} | {r['target']} | {r['comparison']} | "
                   f"{'yes' if r['ok'] else '**no**'} |" for r in rows]
         lines.append("")
+    lines.append(METHOD)
     return "\n".join(lines)
 
 
