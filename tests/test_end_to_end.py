@@ -90,22 +90,25 @@ def simulated(tmp_path_factory):
     return root
 
 
-def test_site_dag_runs_end_to_end_then_skips(simulated, s3_endpoint, s3_buckets, tmp_path):
+def test_weekly_site_dag_runs_end_to_end_then_skips(simulated, s3_endpoint, s3_buckets, tmp_path):
     home = tmp_path / "airflow"
     env = airflow_env(home, simulated / "configs", s3_endpoint, s3_buckets)
     subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True,
                    capture_output=True)
     copy_tree(LocalStore(simulated / "sim" / "aux"), s3_buckets["aux"])
-    for folder in delivery_folders(simulated / "sim" / "l1a"):
-        upload_delivery(folder, s3_buckets["l1a"])
+    first, second = delivery_folders(simulated / "sim" / "l1a")
 
-    first = run_dag(env, {"poll_seconds": 1, "timeout_seconds": 60})
-    assert first["state"] == "success", first
-    tasks = first["tasks"]
-    assert tasks["wait_for_delivery"] == "success"
-    assert [tasks[f"l1c[{i}]"] for i in range(len(DATES))] == ["success"] * len(DATES)
-    assert [tasks[f"publish[{i}]"] for i in range(len(DATES))] == ["success"] * len(DATES)
-    assert tasks["update_catalog"] == "success"
+    # week 1: one delivery (a mapped group of one), week 2: the next one
+    for week, folder in enumerate((first, second), start=1):
+        upload_delivery(folder, s3_buckets["l1a"])
+        run = run_dag(env, {"poll_seconds": 1, "timeout_seconds": 60})
+        assert run["state"] == "success", run
+        tasks = run["tasks"]
+        assert [tasks[k] for k in ("wait_for_delivery", "validate_deliveries", "l1c[0]", "publish[0]",
+                                   "update_catalog")] == ["success"] * 5, tasks
+        assert "l1c[1]" not in tasks
+        collection = json.loads(s3_buckets["dist"].get_bytes(f"{SITE}/collection.json"))
+        assert len([link for link in collection["links"] if link["rel"] == "item"]) == week
 
     dist = s3_buckets["dist"]
     catalog = json.loads(dist.get_bytes("catalog.json"))
@@ -126,7 +129,7 @@ def test_site_dag_runs_end_to_end_then_skips(simulated, s3_endpoint, s3_buckets,
     assert len(ledger) == len(DATES)
 
     before = bucket_state(s3_buckets)
-    second = run_dag(env, {"poll_seconds": 1, "timeout_seconds": 3})
-    assert second["tasks"]["wait_for_delivery"] == "skipped", second
-    assert all(state == "skipped" for task, state in second["tasks"].items()), second
+    idle = run_dag(env, {"poll_seconds": 1, "timeout_seconds": 3})
+    assert idle["tasks"]["wait_for_delivery"] == "skipped", idle
+    assert all(state == "skipped" for state in idle["tasks"].values()), idle
     assert bucket_state(s3_buckets) == before

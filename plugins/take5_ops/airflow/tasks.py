@@ -74,7 +74,10 @@ def update_catalog(site: dict, published, accepted: list[dict]) -> dict:
 
     from take5_ops.pipeline import update_catalog as update
 
-    summary = update(_buckets(), _site(site), published=[p for p in published if p], accepted=list(accepted))
+    # A mapped task group that ran once hands its single result over unwrapped (seen with the
+    # scheduler on Airflow 3.3.2 in the demo stack): make it a list again.
+    results = [published] if isinstance(published, dict) else list(published)
+    summary = update(_buckets(), _site(site), published=[p for p in results if p], accepted=list(accepted))
     if summary.get("not_published"):
         raise AirflowFailException(
             f"catalog and ledger updated for {summary['published']} product(s); not published, left pending: "
