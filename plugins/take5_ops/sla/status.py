@@ -1,0 +1,163 @@
+"""A site's products and their SLA status, read from the stores.
+
+The products of a site are the L1A it knows: the ledger entries
+(``ledger/<SITE>/<PRODUCT_ID>.json`` of the work bucket) and the delivery
+prefixes (``<SITE>/<PRODUCT_ID>/`` of the L1A bucket), each with the
+acquisition time of its ``PRODUCT_ID``. A product level is published at the
+earliest of: the ledger's ``recorded_at`` when its status is ``published``
+(L1C), the ``LastModified`` of its STAC Item in the distribution bucket
+(any level), and the time given in ``published`` (any level, by product
+name: what the L2A chain reports). See docs/sla.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Mapping
+
+from take5_ops.l1a.delivery import parse_time
+from take5_ops.naming import ProductId, is_site_id, match_product_id, parse_product_id
+from take5_ops.siteconfig import SiteConfig
+from take5_ops.sla.rules import (
+    LEVELS,
+    Deadline,
+    Status,
+    cycle_dates,
+    deadline,
+    l2a_series_starts,
+    local_date,
+    status_at,
+)
+from take5_ops.storage import Store, read_json
+
+log = logging.getLogger(__name__)
+
+AT_RISK, BREACHED, MISSING = Status.AT_RISK.value, Status.BREACHED.value, "missing"
+
+
+@dataclass(frozen=True)
+class ProductLevel:
+    """One product at one level, judged at a moment."""
+
+    product_id: str
+    level: str
+    name: str
+    acquired: datetime
+    deadline: Deadline
+    published_at: datetime | None
+    status: Status
+
+    @property
+    def subject(self) -> str:
+        return f"{self.product_id}/{self.level}"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something to tell once: a product level newly at risk or breached, or a missing acquisition."""
+
+    subject: str  # "<PRODUCT_ID>/<LEVEL>" or "acquisition/<YYYY-MM-DD>"
+    state: str  # "at risk", "breached" or "missing"
+    product: ProductLevel | None = None
+    expected: date | None = None
+
+
+@dataclass
+class SiteStatus:
+    """Every product level of a site and the missing acquisitions, at ``now``."""
+
+    site: SiteConfig
+    now: datetime
+    products: list[ProductLevel] = field(default_factory=list)
+    missing: list[date] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{level: {status: n}}`` with every status present (0 when none)."""
+        found = Counter((p.level, p.status) for p in self.products)
+        return {level: {s.value: found[(level, s)] for s in Status} for level in LEVELS}
+
+    def alerts(self) -> list[Alert]:
+        """What is alerting now: product levels at risk or breached, missing acquisitions."""
+        out = [Alert(p.subject, p.status.value, product=p) for p in self.products
+               if p.status in (Status.AT_RISK, Status.BREACHED)]
+        return out + [Alert(f"acquisition/{d.isoformat()}", MISSING, expected=d) for d in self.missing]
+
+
+def _product_ids(l1a: Store, work: Store, site_id: str) -> dict[str, ProductId]:
+    names = {info.key.rsplit("/", 1)[-1].removesuffix(".json") for info in work.list(f"ledger/{site_id}/")
+             if info.key.endswith(".json")}
+    names |= set(l1a.list_dirs(f"{site_id}/"))
+    found = {}
+    for name in sorted(names):
+        if not match_product_id(name):
+            continue
+        try:
+            pid = parse_product_id(name)
+        except ValueError:  # impossible date: a corrupt delivery, reported by the intake
+            continue
+        if pid.site_id == site_id:
+            found[name] = pid
+    return found
+
+
+def _item_times(dist: Store, site_id: str) -> dict[str, datetime]:
+    """``LastModified`` of every Item ``<SITE>/<NAME>/<NAME>.json`` of the site, by product name."""
+    times = {}
+    for info in dist.list(f"{site_id}/"):
+        parts = info.key.split("/")
+        if len(parts) == 3 and parts[2] == f"{parts[1]}.json":
+            times[parts[1]] = info.last_modified
+    return times
+
+
+def _ledger_published(work: Store, site_id: str, product_id: str) -> datetime | None:
+    entry = read_json(work, f"ledger/{site_id}/{product_id}.json") or {}
+    if entry.get("status") != "published":
+        return None
+    try:
+        return parse_time(entry.get("recorded_at"))
+    except ValueError:
+        log.warning("ledger/%s/%s.json: no valid recorded_at; publication time from the Item",
+                    site_id, product_id)
+        return None
+
+
+def site_status(site: SiteConfig, l1a: Store, work: Store, dist: Store, now: datetime, *,
+                published: Mapping[str, datetime] | None = None, campaign_end: date | None = None) -> SiteStatus:
+    """Every known product of ``site`` at each level, with deadline and status at ``now``, and the
+    expected acquisition days with nothing delivered ``sla.at_risk_days`` later.
+
+    ``published``: product name -> publication time, for publications the stores do not show (L2A).
+    Expected days run from the first known acquisition (else ``first_acquisition``) to
+    ``campaign_end`` (default: no end).
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must carry its time zone")
+    site_id = site.site_id
+    if not is_site_id(site_id):
+        raise ValueError(f"{site_id!r} is not a SITE_ID")
+    pids = _product_ids(l1a, work, site_id)
+    items = _item_times(dist, site_id)
+    extra = dict(published or {})
+    starts = l2a_series_starts([p.acquired for p in pids.values()], site.l2a.max_gap_days)
+    result = SiteStatus(site, now)
+    for product_id, pid in pids.items():
+        ledger_time = _ledger_published(work, site_id, product_id)
+        for level in LEVELS:
+            name = pid.product_name(level)
+            times = [t for t in (ledger_time if level == "L1C" else None, items.get(name), extra.get(name)) if t]
+            when = min(times) if times else None
+            limit = deadline(site, level, pid.acquired, starts)
+            result.products.append(ProductLevel(product_id, level, name, pid.acquired, limit, when,
+                                                status_at(limit, when, now)))
+    known = {local_date(site, p.acquired) for p in pids.values()}
+    start = min(known) if known else site.first_acquisition
+    end = (now - timedelta(days=site.sla.at_risk_days)).date()
+    if campaign_end is not None:
+        end = min(end, campaign_end)
+    result.missing = [d for d in cycle_dates(site.cycle_day, start, end) if d not in known]
+    return result
+
