@@ -1,0 +1,146 @@
+"""What was already told, kept in the work bucket so that it survives restarts.
+
+- ``sla/<SITE>/sent/<YYYY-MM-DD>T<HHMMSS>Z.json``: the journal, one record per
+  message sent to the site's contacts (at most one per UTC day), written once
+  the SMTP server accepted it: ``{"site_id", "sent_at", "alerts": [{"subject", "state"}]}``.
+- ``sla/<SITE>/notified.json``: the index, the union of the records with the
+  ETag of each record it folds and a SHA-256 of its own content.
+- ``sla/digest/<YYYY>-W<WW>.json``: the weekly digest of that ISO week was sent.
+
+The index is a cache: when it is missing, unreadable, fails its SHA-256 or
+does not fold exactly the records listed, it is rebuilt from the journal.
+See docs/sla.md for why this gives "nothing sent twice, nothing missed".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from take5_ops.l1a.delivery import format_time
+from take5_ops.storage import Store, put_if_changed, read_json
+
+log = logging.getLogger(__name__)
+
+PREFIX = "sla"
+VERSION = 1
+
+
+def journal_prefix(site_id: str) -> str:
+    return f"{PREFIX}/{site_id}/sent/"
+
+
+def journal_key(site_id: str, sent_at: datetime) -> str:
+    """Key of a record: two checks racing never overwrite each other's record."""
+    return f"{journal_prefix(site_id)}{sent_at:%Y-%m-%dT%H%M%S}Z.json"
+
+
+def index_key(site_id: str) -> str:
+    return f"{PREFIX}/{site_id}/notified.json"
+
+
+def digest_key(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{PREFIX}/digest/{year}-W{week:02d}.json"
+
+
+def _to_json(doc: dict) -> bytes:
+    return json.dumps(doc, indent=1, sort_keys=True).encode()
+
+
+def _checksum(records: dict, notified: dict) -> str:
+    return hashlib.sha256(_to_json({"records": records, "notified": notified})).hexdigest()
+
+
+@dataclass
+class NotifiedState:
+    """The alerts already sent for a site: ``notified[subject][state] = sent_at``."""
+
+    site_id: str
+    notified: dict[str, dict[str, str]] = field(default_factory=dict)
+    records: dict[str, str] = field(default_factory=dict)  # journal key -> ETag
+    rebuilt: bool = False
+
+    def knows(self, subject: str, state: str) -> bool:
+        return state in self.notified.get(subject, {})
+
+    def sent_on(self, day: date) -> bool:
+        """True when a message already went to the site's contacts on ``day`` (UTC)."""
+        start = f"{journal_prefix(self.site_id)}{day.isoformat()}T"
+        return any(key.startswith(start) for key in self.records)
+
+    def _add(self, alerts: list[dict], sent_at: str) -> None:
+        for a in alerts:
+            self.notified.setdefault(a["subject"], {}).setdefault(a["state"], sent_at)
+
+
+def _valid_index(doc: dict | None, site_id: str, records: dict[str, str]) -> bool:
+    if not doc or doc.get("version") != VERSION or doc.get("site_id") != site_id:
+        return False
+    notified = doc.get("notified")
+    if doc.get("records") != records or not isinstance(notified, dict):
+        return False
+    return doc.get("sha256") == _checksum(records, notified)
+
+
+def _record_alerts(work: Store, key: str) -> tuple[list[dict], str] | None:
+    doc = read_json(work, key)
+    alerts = (doc or {}).get("alerts")
+    if not isinstance(alerts, list) or not isinstance(doc.get("sent_at"), str) or not all(
+            isinstance(a, dict) and isinstance(a.get("subject"), str) and isinstance(a.get("state"), str)
+            for a in alerts):
+        return None
+    return alerts, doc["sent_at"]
+
+
+def _write_index(work: Store, state: NotifiedState) -> None:
+    doc = {"version": VERSION, "site_id": state.site_id, "records": state.records, "notified": state.notified,
+           "sha256": _checksum(state.records, state.notified)}
+    put_if_changed(work, index_key(state.site_id), _to_json(doc), "application/json")
+
+
+def load_state(work: Store, site_id: str) -> NotifiedState:
+    """The site's state: the index when it folds exactly the journal listed, else rebuilt from the
+    journal (and the index rewritten). An unreadable record is logged; its alerts count as not sent."""
+    records = {info.key: info.etag for info in work.list(journal_prefix(site_id)) if info.key.endswith(".json")}
+    doc = read_json(work, index_key(site_id))
+    if _valid_index(doc, site_id, records):
+        return NotifiedState(site_id, doc["notified"], records)
+    rebuilt = doc is not None or bool(records)  # else the first check of the site
+    if rebuilt:
+        log.warning("%s: missing, corrupt or behind the journal; rebuilt from %d record(s) of %s",
+                    work.href(index_key(site_id)), len(records), work.href(journal_prefix(site_id)))
+    state = NotifiedState(site_id, records=records, rebuilt=rebuilt)
+    for key in sorted(records):
+        found = _record_alerts(work, key)
+        if found is None:
+            log.error("%s: unreadable journal record; its alerts will be sent again", work.href(key))
+            continue
+        state._add(*found)
+    _write_index(work, state)
+    return state
+
+
+def record_sent(work: Store, state: NotifiedState, alerts: list[dict], sent_at: datetime) -> None:
+    """Journal a message accepted by the SMTP server (``alerts``: ``{"subject", "state"}``), then
+    update the index."""
+    stamp = format_time(sent_at)
+    key = journal_key(state.site_id, sent_at)
+    info = work.put_bytes(key, _to_json({"site_id": state.site_id, "sent_at": stamp, "alerts": alerts}),
+                          "application/json")
+    state.records[key] = info.etag
+    state._add(alerts, stamp)
+    _write_index(work, state)
+
+
+def digest_sent(work: Store, day: date) -> bool:
+    """True when the weekly digest of ``day``'s ISO week was already sent."""
+    return work.exists(digest_key(day))
+
+
+def record_digest(work: Store, sent_at: datetime, to: list[str]) -> None:
+    work.put_bytes(digest_key(sent_at.date()), _to_json({"sent_at": format_time(sent_at), "to": to}),
+                   "application/json")
