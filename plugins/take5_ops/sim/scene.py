@@ -8,7 +8,7 @@ the L1A encodes TOA as DN = round(L * gain) with L = rho E_sun cos(theta_s) / (p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from take5_ops.sim import clouds, sun
 from take5_ops.sim.fields import rng, seed_of
 from take5_ops.sim.geometry import SensorModel, fit_rpc, grid_azimuth, locate
 from take5_ops.sim.surface import BANDS, WATER, Landscape, biome
+from take5_ops.sla.rules import cycle_dates
 
 ESUN = {  # W m-2 µm-1, science notes
     1: {"XS1": 1859.8, "XS2": 1575.3, "XS3": 1043.9, "SWIR": 238.87},
@@ -26,7 +27,6 @@ ESUN = {  # W m-2 µm-1, science notes
 SATURATION = {"XS1": 0.72, "XS2": 0.76, "XS3": 0.85, "SWIR": 0.90}  # TOA reflectance at DN 254
 CLIMATE = {"desert": 0.08, "tropical": 0.5, "temperate": 0.35, "boreal": 0.4}  # mean cloud cover
 AOT = {"desert": 0.25, "tropical": 0.2, "temperate": 0.12, "boreal": 0.08}
-CYCLE_EPOCH = date(2015, 4, 8)  # a cycle day 1 (as scripts/generate_site_configs.py)
 CLOUD, SHADOW, WATER_BIT, SNOW, BURNT, OUTSIDE = 1, 2, 4, 8, 16, 32
 
 
@@ -56,9 +56,8 @@ def acquisition_dates(site: SiteConfig, start: date, end: date) -> list[datetime
     A local day d is on the site's cycle when (d - 2015-04-08) % 5 == cycle_day - 1.
     """
     geo = site_geometry(site)
-    first = start + timedelta(days=(site.cycle_day - 1 - (start - CYCLE_EPOCH).days) % 5)
-    days = [first + timedelta(days=5 * k) for k in range((end - first).days // 5 + 1)] if first <= end else []
-    return [sun.utc_at_local_solar_time(d, site.center.lon, geo.local_time) for d in days]
+    return [sun.utc_at_local_solar_time(d, site.center.lon, geo.local_time)
+            for d in cycle_dates(site.cycle_day, start, end)]
 
 
 @dataclass(frozen=True)
