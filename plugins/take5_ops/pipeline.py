@@ -5,7 +5,8 @@ that an Airflow task passes its result to the next through XCom. Every step
 is idempotent: state lives in the stores, and a rerun finds what is already
 right and leaves it alone.
 
-    intake -> run_l1c (per accepted delivery) -> publish (per product) -> update_catalog
+    intake -> run_l1c (per accepted delivery) -> publish (per product)
+           -> run_l2a (the site's series, in date order) -> publish (per L2A product) -> update_catalog
 """
 
 from __future__ import annotations
@@ -149,11 +150,32 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
 def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
     """Copy one processed product's assets to the distribution bucket, verify them, write its Item.
 
-    ``item`` is a :func:`run_l1c` result. Returns ``{"name", "item_key", "accepted"}``.
+    ``item`` is a :func:`run_l1c` result, or ``{"product": ...}`` for an L2A product. Returns
+    ``{"name", "item_key", "accepted"}`` (``accepted`` is ``None`` for an L2A product).
     """
     name = item["product"]["name"]
     done = publish_product(buckets.work, buckets.dist, site.site_id, name)
-    return {"name": name, "item_key": done.item_key, "accepted": item["accepted"]}
+    return {"name": name, "item_key": done.item_key, "accepted": item.get("accepted")}
+
+
+def l2a_gate(buckets: Buckets, site: SiteConfig) -> tuple[bool, str]:
+    """Whether the site's L2A series has a segment whose 30-day gate is open, and why (e.g. ``history 18/30 days``)."""
+    from take5_ops.l2a import series
+    from take5_ops.l2a.chain import l1c_products
+
+    l1c = l1c_products(buckets.work, site.site_id)
+    return series.gate(series.segments({n: t for n, (t, _) in l1c.items()}, site.l2a.init_days,
+                                       site.l2a.max_gap_days))
+
+
+def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = None) -> dict:
+    """Bring the site's L2A series up to date (:func:`take5_ops.l2a.chain.run_l2a`); its ``to_publish``
+    entries are ``{"product": ...}`` items for :func:`publish`."""
+    from take5_ops.l2a.chain import run_l2a as run
+
+    done = run(buckets.work, buckets.aux, buckets.dist, site, progress=progress)
+    done["to_publish"] = [{"product": p} for p in done["to_publish"]]
+    return done
 
 
 def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], accepted: list[dict]) -> dict:
@@ -169,9 +191,10 @@ def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], ac
                                    public_urls(public_base_url(buckets.dist)))
     catalog_written = update_root_catalog(buckets.dist)
     for p in done:
-        l1a_intake.record(buckets.work, l1a_intake.Accepted.from_dict(p["accepted"]), "published",
-                          product_name=p["name"])
-    names = {p["accepted"]["product_id"] for p in done}
+        if p.get("accepted"):
+            l1a_intake.record(buckets.work, l1a_intake.Accepted.from_dict(p["accepted"]), "published",
+                              product_name=p["name"])
+    names = {p["accepted"]["product_id"] for p in done if p.get("accepted")}
     return {
         "published": len(done),
         "not_published": sorted(a["product_id"] for a in accepted if a["product_id"] not in names),
@@ -193,7 +216,7 @@ def _reject(buckets: Buckets, accepted: dict, reason: str) -> None:
 
 def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = None) -> dict:
     """The whole chain for one site without Airflow: intake, then L1C and publication per
-    delivery, then the catalog and the ledger.
+    delivery, then the L2A series and its publications, then the catalog and the ledger.
 
     A delivery whose L1C or publication fails is recorded as rejected with the
     reason and quarantined (a store failure leaves it pending instead); the
@@ -221,6 +244,20 @@ def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = 
                 failed[acc["product_id"]] = reason
             if show:
                 bar.advance(acc["product_id"])
+    try:
+        l2a = run_l2a(buckets, site, progress=progress)
+    except Exception as exc:  # the L1C results are still committed below; the L2A resumes next run
+        log.exception("%s: L2A failed", site.site_id)
+        failed["L2A"] = f"L2A failed: {type(exc).__name__}: {exc}"
+        l2a = {"gate": "unknown", "message": str(exc), "processed": 0, "skipped": {}, "to_publish": [],
+               "removed": []}
+    for item in l2a["to_publish"]:
+        try:
+            published.append(publish(buckets, site, item))
+        except Exception as exc:  # left for the next run: its Item still differs
+            log.exception("%s not published", item["product"]["name"])
+            failed[item["product"]["name"]] = f"publication failed: {type(exc).__name__}: {exc}"
     summary = update_catalog(buckets, site, published, accepted)
-    summary.update(site_id=site.site_id, accepted=len(accepted), failed=failed)
+    summary.update(site_id=site.site_id, accepted=len(accepted), failed=failed,
+                   l2a={k: l2a[k] for k in ("gate", "message", "processed", "skipped", "removed")})
     return summary

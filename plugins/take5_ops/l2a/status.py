@@ -1,0 +1,34 @@
+"""The L2A status document of a site: ``l2a/<SITE_ID>/status.json`` in the work bucket.
+
+Written at the end of every L2A run; read by the dashboard and the operators::
+
+    {"site_id", "gate": "open" | "closed", "message": "L2A gate closed: history 18/30 days since ...",
+     "history_days", "init_days", "series_start": "YYYY-MM-DD" | null,
+     "dates": {"YYYY-MM-DD": {"outcome": "published" | "too_cloudy" | "skipped" | "waiting",
+                              "name": L2A name, "reason": str | null, "cloud_cover": float | null}}}
+
+``waiting``: the date belongs to a series whose gate is still closed.
+"""
+
+from __future__ import annotations
+
+import json
+
+from take5_ops.storage import Store, put_if_changed, read_json
+
+PUBLISHED, TOO_CLOUDY, SKIPPED, WAITING = "published", "too_cloudy", "skipped", "waiting"
+
+
+def status_key(site_id: str) -> str:
+    return f"l2a/{site_id}/status.json"
+
+
+def write_status(work: Store, doc: dict) -> bool:
+    """Write the status document (canonical JSON) unless unchanged; True if written."""
+    data = (json.dumps(doc, sort_keys=True, indent=1) + "\n").encode()
+    return put_if_changed(work, status_key(doc["site_id"]), data, "application/json")
+
+
+def read_status(work: Store, site_id: str) -> dict | None:
+    """The site's status document, ``None`` when the site has no L1C yet (or it is unreadable)."""
+    return read_json(work, status_key(site_id))
