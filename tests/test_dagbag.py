@@ -21,7 +21,7 @@ from take5_ops.siteconfig import load_site_configs  # noqa: E402
 
 ROOT = airflow_env.ROOT
 CONFIGS = ROOT / "include" / "site_configs"
-TASKS = {"wait_for_delivery", "validate_deliveries", "l1c", "publish", "update_catalog"}
+TASKS = {"wait_for_delivery", "validate_deliveries", "l1c", "publish", "update_catalog", "l2a_gate", "l2a", "publish_l2a"}
 HEAVY = ("numpy", "rasterio", "boto3", "botocore", "pystac", "pandas", "scipy", "xarray")
 
 # Parses dags/ in a fresh interpreter; prints the heavy modules loaded and every DAG serialized.
@@ -64,9 +64,15 @@ def test_dag_shape(bag, sites):
         assert t["validate_deliveries"].upstream_task_ids == {"wait_for_delivery"}
         assert t["l1c"].upstream_task_ids == {"validate_deliveries"}
         assert t["publish"].upstream_task_ids == {"l1c"}
-        assert t["update_catalog"].upstream_task_ids == {"publish", "validate_deliveries"}
-        assert t["update_catalog"].trigger_rule == "all_done_min_one_success"
-        assert t["l1c"].pool == "take5_cpu" and t["publish"].pool == "default_pool"
+        assert t["l2a_gate"].upstream_task_ids == {"publish"}
+        assert t["l2a_gate"].trigger_rule == "all_done_min_one_success"
+        assert type(t["l2a_gate"]).__name__ == "_BranchPythonDecoratedOperator"
+        assert t["l2a"].upstream_task_ids == {"l2a_gate"} and not t["l2a"].is_mapped
+        assert t["publish_l2a"].upstream_task_ids == {"l2a"} and t["publish_l2a"].is_mapped
+        assert t["update_catalog"].upstream_task_ids == {"publish", "publish_l2a", "validate_deliveries"}
+        assert t["update_catalog"].trigger_rule == "all_done"
+        assert t["l1c"].pool == "take5_cpu" and t["l2a"].pool == "take5_cpu"
+        assert t["publish"].pool == "default_pool"
         # l1c and publish are mapped together, per accepted delivery
         group = dag.task_group_dict["products"]
         assert type(group).__name__ == "MappedTaskGroup"

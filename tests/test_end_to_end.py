@@ -107,6 +107,11 @@ def test_weekly_site_dag_runs_end_to_end_then_skips(simulated, s3_endpoint, s3_b
         assert [tasks[k] for k in ("wait_for_delivery", "validate_deliveries", "l1c[0]", "publish[0]",
                                    "update_catalog")] == ["success"] * 5, tasks
         assert "l1c[1]" not in tasks
+        # the L2A gate is closed (a few days of history): the branch skips the L2A and says why
+        assert (tasks["l2a_gate"], tasks["l2a"]) == ("success", "skipped"), tasks
+        status = json.loads(s3_buckets["work"].get_bytes(f"l2a/{SITE}/status.json"))
+        assert status["gate"] == "closed" and f"/{status['init_days']} days" in status["message"]
+        assert len(status["dates"]) == week and {d["outcome"] for d in status["dates"].values()} == {"waiting"}
         collection = json.loads(s3_buckets["dist"].get_bytes(f"{SITE}/collection.json"))
         assert len([link for link in collection["links"] if link["rel"] == "item"]) == week
 

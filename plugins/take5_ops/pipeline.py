@@ -160,12 +160,9 @@ def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
 
 def l2a_gate(buckets: Buckets, site: SiteConfig) -> tuple[bool, str]:
     """Whether the site's L2A series has a segment whose 30-day gate is open, and why (e.g. ``history 18/30 days``)."""
-    from take5_ops.l2a import series
-    from take5_ops.l2a.chain import l1c_products
+    from take5_ops.l2a.chain import check_gate
 
-    l1c = l1c_products(buckets.work, site.site_id)
-    return series.gate(series.segments({n: t for n, (t, _) in l1c.items()}, site.l2a.init_days,
-                                       site.l2a.max_gap_days))
+    return check_gate(buckets.work, site)
 
 
 def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = None) -> dict:

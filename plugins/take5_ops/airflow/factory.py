@@ -2,7 +2,8 @@
 
 One DAG per valid configuration, ``take5_<SITE_ID>``::
 
-    wait_for_delivery -> validate_deliveries -> [l1c -> publish] x accepted -> update_catalog
+    wait_for_delivery -> validate_deliveries -> [l1c -> publish] x accepted
+        -> l2a_gate -> l2a -> publish_l2a x products -> update_catalog
 
 ``l1c`` and ``publish`` form a task group mapped over the accepted deliveries:
 ``publish[i]`` waits for ``l1c[i]`` only, so one failed product does not hold
@@ -99,7 +100,7 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
     conf = site.model_dump(mode="json")
     with DAG(
         dag_id=f"take5_{site.site_id}",
-        description=f"Take5 {site.name}: L1A deliveries to published L1C",
+        description=f"Take5 {site.name}: L1A deliveries to published L1C and L2A",
         schedule=schedule_for(site),
         start_date=datetime.combine(site.first_acquisition, time(), tzinfo=timezone.utc),
         catchup=False,
@@ -129,11 +130,20 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
                            map_index_template=tasks.MAP_INDEX_TEMPLATE)(site=conf, accepted=delivery)
             return task(tasks.publish, task_id="publish", map_index_template=tasks.MAP_INDEX_TEMPLATE)(site=conf, product=product)
 
-        # L2A (issue 3) goes between l1c and publish: one task walking the site's dates in order (not
-        # mapped), after every l1c; publish is then mapped over its products instead of grouped with l1c.
         published = products.expand(delivery=accepted)
-        task(tasks.update_catalog, task_id="update_catalog", trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)(
-            site=conf, published=published, accepted=accepted)
+        # L2A: one task walks the site's dates in order (each depends on the one before: not mapped),
+        # behind the 30-day gate; its products are then published like the L1C ones.
+        gate = task.branch(tasks.l2a_gate, task_id="l2a_gate",
+                           trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)(site=conf)
+        published >> gate
+        l2a = task(tasks.l2a, task_id="l2a", pool=CPU_POOL)(site=conf)
+        gate >> l2a
+        published_l2a = task(tasks.publish, task_id="publish_l2a", map_index_template=tasks.MAP_INDEX_TEMPLATE
+                             ).partial(site=conf).expand(product=l2a)
+        # ALL_DONE: a skipped L2A branch must not skip the catalog (ALL_DONE_MIN_ONE_SUCCESS skips on
+        # any skipped upstream); the task skips itself when nothing was accepted nor published.
+        task(tasks.update_catalog, task_id="update_catalog", trigger_rule=TriggerRule.ALL_DONE)(
+            site=conf, published=published, accepted=accepted, published_l2a=published_l2a)
     return dag
 
 

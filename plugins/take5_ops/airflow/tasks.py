@@ -63,21 +63,66 @@ def publish(site: dict, product: dict) -> dict:
     return publish_product(_buckets(), _site(site), product)
 
 
-def update_catalog(site: dict, published, accepted: list[dict]) -> dict:
+def l2a_gate(site: dict) -> list[str]:
+    """Branch: ``l2a`` when a series of the site has 30 days of history, else nothing (the log and the
+    XCom ``message`` say why, e.g. ``history 18/30 days``)."""
+    import logging
+
+    from airflow.sdk import get_current_context
+
+    from take5_ops.pipeline import l2a_gate as gate
+
+    is_open, message = gate(_buckets(), _site(site))
+    get_current_context()["ti"].xcom_push(key="message", value=message)
+    logging.getLogger(__name__).info("%s%s", message, "" if is_open else ": L2A skipped")
+    return ["l2a"] if is_open else []
+
+
+def l2a(site: dict) -> list[dict]:
+    """Bring the site's L2A series up to date, date after date with a checkpoint each (a retry resumes).
+
+    Returns the products to publish (the mapped ``publish_l2a`` expands over them); the whole
+    summary goes to the XCom ``summary``.
+    """
+    import logging
+
+    from airflow.sdk import get_current_context
+
+    from take5_ops.pipeline import run_l2a
+
+    done = run_l2a(_buckets(), _site(site))
+    get_current_context()["ti"].xcom_push(key="summary", value={k: v for k, v in done.items() if k != "to_publish"})
+    log = logging.getLogger(__name__)
+    log.info("%s; %d step(s) processed, %d product(s) to publish", done["message"], done["processed"],
+             len(done["to_publish"]))
+    for name, reason in done["skipped"].items():
+        log.error("L2A date skipped: %s: %s", name, reason)
+    return done["to_publish"]
+
+
+def _results(xcom) -> list[dict]:
+    """Results of a mapped task as a list: a mapped task that ran once hands its single result over
+    unwrapped (seen with the scheduler on Airflow 3.3.2), a skipped one ``None``."""
+    if xcom is None:
+        return []
+    return [xcom] if isinstance(xcom, dict) else [p for p in xcom if p]
+
+
+def update_catalog(site: dict, published, accepted: list[dict], published_l2a=None) -> dict:
     """Update the site's Collection and the root catalog, commit the ledger.
 
-    ``published`` holds the results of the publications that succeeded. After
+    ``published`` and ``published_l2a`` hold the results of the publications that succeeded. After
     committing them, fails (without retry) when some accepted deliveries were
     not published, so that the run shows the failure; those stay pending.
     """
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     from take5_ops.pipeline import update_catalog as update
 
-    # A mapped task group that ran once hands its single result over unwrapped (seen with the
-    # scheduler on Airflow 3.3.2 in the demo stack): make it a list again.
-    results = [published] if isinstance(published, dict) else list(published)
-    summary = update(_buckets(), _site(site), published=[p for p in results if p], accepted=list(accepted))
+    results = _results(published) + _results(published_l2a)
+    if not accepted and not results:
+        raise AirflowSkipException("nothing accepted nor published in this run")
+    summary = update(_buckets(), _site(site), published=results, accepted=list(accepted or ()))
     if summary.get("not_published"):
         raise AirflowFailException(
             f"catalog and ledger updated for {summary['published']} product(s); not published, left pending: "

@@ -316,6 +316,21 @@ def published_as_processed(dist: Store, product: Product) -> bool:
                for f in product.files if f.asset is not None)
 
 
+def _segments(work: Store, site: SiteConfig) -> tuple[dict, list[series.Segment]]:
+    l1c = l1c_products(work, site.site_id)
+    return l1c, series.segments({n: t for n, (t, _) in l1c.items()}, site.l2a.init_days, site.l2a.max_gap_days)
+
+
+def check_gate(work: Store, site: SiteConfig) -> tuple[bool, str]:
+    """Whether a series of the site has its gate open, and the message (``history 18/30 days``);
+    while closed, the status document says so."""
+    _l1c, segs = _segments(work, site)
+    is_open, message = series.gate(segs)
+    if not is_open:
+        write_status(work, _status(site, segs, Walk()))
+    return is_open, message
+
+
 def run_l2a(work: Store, aux: Store, dist: Store, site: SiteConfig, *, progress=None) -> dict:
     """Bring the site's L2A series up to date; return what to publish and what happened.
 
@@ -325,8 +340,7 @@ def run_l2a(work: Store, aux: Store, dist: Store, site: SiteConfig, *, progress=
     ``skipped`` the dates newly skipped with their reason. ``progress(total, title)`` makes a
     :class:`~take5_ops.progress.Progress`-like context.
     """
-    l1c = l1c_products(work, site.site_id)
-    segs = series.segments({n: t for n, (t, _) in l1c.items()}, site.l2a.init_days, site.l2a.max_gap_days)
+    l1c, segs = _segments(work, site)
     is_open, message = series.gate(segs)
     log.info("%s: %s", site.site_id, message)
     walk = Walk()
