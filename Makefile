@@ -23,11 +23,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Debian tools used by the tests and benchmarks (installed when missing; needs root or sudo).
+# Debian tools used by the tests and benchmarks (GDAL, aria2c, the headless browser) (installed when missing; needs root or sudo).
 system-deps:
 	@missing=""; \
 	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
+	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \

@@ -1,0 +1,183 @@
+"""The L2A chain over a site's series, against the moto S3 server: order independence, replays,
+checkpoints, corrupt state and corrupt L1C, very cloudy dates."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from take5_ops.l1a.upload import delivery_folders, upload_delivery
+from take5_ops.l2a import series
+from take5_ops.l2a.chain import run_l2a, step_prefix
+from take5_ops.pipeline import Buckets, run_site, upload_product
+from take5_ops.product import Product
+from take5_ops.siteconfig import load_site_config
+from take5_ops.storage import LocalStore, S3Store, copy_tree
+
+SITE = "FrancePornic"
+GRID_PX = 320
+SCENE_PX = 300
+CLOUDY = date(2015, 4, 28)  # simulated 97 % cloudy: no L2A product, the composite moves on
+
+
+def write_site_config(folder: Path) -> Path:
+    path = folder / f"{SITE}.yaml"
+    path.write_text(yaml.safe_dump({
+        "site_id": SITE, "name": "Pornic", "country": "France", "center": {"lon": -2.0, "lat": 47.1},
+        "grid": {"epsg": 32630, "ulx": 574280.0, "uly": 5218360.0, "width": GRID_PX, "height": GRID_PX,
+                 "resolution": 10.0},
+        "cycle_day": 3, "first_acquisition": "2015-04-08", "aerosol_model": "CONT",
+        "sla": {"contacts": ["ops@example.org"]},
+    }))
+    return path
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """Nine dates over 40 days (the gate opens with the eighth), deliveries and their L1C products."""
+    from take5_ops.l1c import process_l1c
+    from take5_ops.sim import acquisition_dates, simulate_product
+
+    root = tmp_path_factory.mktemp("l2a-chain")
+    site = load_site_config(write_site_config(root))
+    dates = acquisition_dates(site, date(2015, 4, 8), date(2015, 5, 18))
+    assert len(dates) == 9
+    for when in dates:
+        simulate_product(site, when, root / "sim", size=SCENE_PX, truth=False, preview=False,
+                         cloud_cover=0.97 if when.date() == CLOUDY else None)
+    l1c = {}
+    for folder in delivery_folders(root / "sim" / "l1a"):
+        product = process_l1c(folder, root / "sim" / "aux" / SITE / "DEM.tif", site, root / "l1c")
+        l1c[product.name] = (product, root / "l1c" / product.name)
+    return {"site": site, "root": root, "l1c": l1c, "deliveries": delivery_folders(root / "sim" / "l1a")}
+
+
+def new_buckets(s3_buckets, tag: str) -> Buckets:
+    """Another set of fresh buckets on the same server (the fixture's names + ``tag``)."""
+    stores = {}
+    for role, store in s3_buckets.items():
+        other = S3Store(store.client, f"{store.bucket}-{tag}")
+        other.client.create_bucket(Bucket=other.bucket)
+        stores[role] = other
+    return Buckets(**stores)
+
+
+def with_l1c(buckets: Buckets, campaign, names=None) -> Buckets:
+    copy_tree(LocalStore(campaign["root"] / "sim" / "aux"), buckets.aux)
+    for name, (product, folder) in sorted(campaign["l1c"].items()):
+        if names is None or name in names:
+            upload_product(buckets.work, product, folder)
+    return buckets
+
+
+def l2a_files(dist) -> dict[str, str]:
+    """Every published L2A object (and the site's L2A Metalink) -> its SHA-256."""
+    return {i.key: dist.head(i.key).sha256 for i in dist.list(f"{SITE}/") if "_L2A_" in i.key or "L2A.meta4" in i.key}
+
+
+def objects(store) -> dict[str, tuple[str, object]]:
+    return {i.key: (i.etag, i.last_modified) for i in store.list()}
+
+
+def test_same_products_whatever_the_delivery_order_and_grouping(campaign, s3_buckets):
+    site = campaign["site"]
+    deliveries = campaign["deliveries"]
+    ordered = new_buckets(s3_buckets, "a")
+    copy_tree(LocalStore(campaign["root"] / "sim" / "aux"), ordered.aux)
+    for folder in deliveries:
+        upload_delivery(folder, ordered.l1a)
+    summary = run_site(site, ordered)
+    assert summary["failed"] == {} and summary["l2a"]["gate"] == "open"
+    reference = l2a_files(ordered.dist)
+    names = {k.split("/")[1] for k in reference if k.endswith(".json") and "_L2A_" in k}
+    assert len(names) == 8  # nine dates, one too cloudy
+    status = json.loads(ordered.work.get_bytes(f"l2a/{SITE}/status.json"))
+    assert status["dates"][CLOUDY.isoformat()]["outcome"] == "too_cloudy"
+    assert "cloudy" in status["dates"][CLOUDY.isoformat()]["reason"]
+
+    shuffled = new_buckets(s3_buckets, "b")
+    copy_tree(LocalStore(campaign["root"] / "sim" / "aux"), shuffled.aux)
+    order = deliveries[:]
+    random.Random(7).shuffle(order)
+    # the late dates first (the gate opens at once), then the early ones, replaying everything
+    batches = [order[:4], order[4:6], order[6:]]
+    for batch in batches:
+        for folder in batch:
+            upload_delivery(folder, shuffled.l1a)
+        assert run_site(site, shuffled)["failed"] == {}
+    assert l2a_files(shuffled.dist) == reference
+    assert json.loads(shuffled.work.get_bytes(f"l2a/{SITE}/status.json")) == status
+    # the published collection lists the same L2A items
+    for buckets in (ordered, shuffled):
+        links = json.loads(buckets.dist.get_bytes(f"{SITE}/collection.json"))["links"]
+        assert sum("_L2A_" in link["href"] for link in links if link["rel"] == "item") == 8
+
+    before = objects(shuffled.work), objects(shuffled.dist)
+    again = run_site(site, shuffled)
+    assert again["l2a"]["processed"] == 0
+    assert (objects(shuffled.work), objects(shuffled.dist)) == before
+
+
+def test_checkpoints_resume_and_corrupt_state_replays_from_the_last_good(campaign, s3_buckets, monkeypatch):
+    import take5_ops.l2a as l2a
+
+    site = campaign["site"]
+    b = with_l1c(Buckets(**s3_buckets), campaign)
+    total = sum(len(s.steps()) for s in series.segments(
+        {n: p.acquired for n, (p, _) in campaign["l1c"].items()}, 30, 45))
+    real, calls = l2a.process_date, []
+
+    def crash_at_fifth(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 5:
+            raise RuntimeError("worker lost")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(l2a, "process_date", crash_at_fifth)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        run_l2a(b.work, b.aux, b.dist, site)
+    monkeypatch.setattr(l2a, "process_date", real)
+    resumed = run_l2a(b.work, b.aux, b.dist, site)
+    assert resumed["processed"] == total - 4  # the four checkpointed steps are not redone
+    states = {i.key: b.work.head(i.key).sha256 for i in b.work.list(f"l2a/{SITE}/steps/") if i.key.endswith(".tif")}
+
+    # a corrupt state in the middle of the series: that step is redone from the one before, the same bytes
+    middle = sorted(states)[4]
+    b.work.put_bytes(middle, b"not a state")
+    repaired = run_l2a(b.work, b.aux, b.dist, site)
+    assert repaired["processed"] == 1
+    assert b.work.head(middle).sha256 == states[middle]
+    # a missing state too
+    b.work.delete(middle)
+    assert run_l2a(b.work, b.aux, b.dist, site)["processed"] == 1
+    assert b.work.head(middle).sha256 == states[middle]
+
+
+def test_corrupt_l1c_is_skipped_with_its_reason_and_later_dates_go_on(campaign, s3_buckets):
+    site = campaign["site"]
+    b = with_l1c(Buckets(**s3_buckets), campaign)
+    names = sorted(campaign["l1c"])
+    bad = names[5]
+    product: Product = campaign["l1c"][bad][0]
+    xs1 = next(f for f in product.files if f.asset == "XS1")
+    b.work.put_bytes(f"products/{SITE}/{bad}/{xs1.name}", b"truncated")
+    done = run_l2a(b.work, b.aux, b.dist, site)
+    assert list(done["skipped"]) == [bad]
+    assert xs1.name in done["skipped"][bad] and "SHA-256" in done["skipped"][bad]
+    status = json.loads(b.work.get_bytes(f"l2a/{SITE}/status.json"))
+    outcomes = {d["name"]: d["outcome"] for d in status["dates"].values()}
+    assert outcomes[bad.replace("_L1C_", "_L2A_")] == "skipped"
+    later = [n.replace("_L1C_", "_L2A_") for n in names[6:]]
+    assert all(outcomes[n] == "published" for n in later)
+    published = {p["name"] for p in done["to_publish"]}
+    assert set(later) <= published and bad.replace("_L1C_", "_L2A_") not in published
+    # the skipped date carries the composite over: the next date's prior is the date before's state
+    segs = series.segments({n: p.acquired for n, (p, _) in campaign["l1c"].items()}, 30, 45)
+    step = next(s for s in segs[0].steps() if s.phase == series.FORWARD and s.name == bad)
+    record = json.loads(b.work.get_bytes(step_prefix(SITE, segs[0], step) + ".json"))
+    assert record["outcome"] == "skipped" and record["state_key"] is not None
