@@ -181,3 +181,18 @@ def test_corrupt_l1c_is_skipped_with_its_reason_and_later_dates_go_on(campaign, 
     step = next(s for s in segs[0].steps() if s.phase == series.FORWARD and s.name == bad)
     record = json.loads(b.work.get_bytes(step_prefix(SITE, segs[0], step) + ".json"))
     assert record["outcome"] == "skipped" and record["state_key"] is not None
+
+
+def test_operator_replay_from_a_date(campaign, s3_buckets):
+    from take5_ops.reprocess import forget_l2a
+
+    site = campaign["site"]
+    b = with_l1c(Buckets(**s3_buckets), campaign)
+    run_l2a(b.work, b.aux, b.dist, site)
+    states = {i.key: b.work.head(i.key).sha256 for i in b.work.list(f"l2a/{SITE}/") if i.key.endswith(".tif")}
+    dates = sorted(p.acquired.date() for p, _ in campaign["l1c"].values())
+    # from the 7th date (the end of the 30-day window): the whole initialization and the last 3 dates
+    assert forget_l2a(b.work, SITE, dates[6]) == 6 + 3
+    assert run_l2a(b.work, b.aux, b.dist, site)["processed"] == 9
+    assert {i.key: b.work.head(i.key).sha256 for i in b.work.list(f"l2a/{SITE}/") if i.key.endswith(".tif")} == states
+    assert forget_l2a(b.work, SITE, dates[-1]) == 1

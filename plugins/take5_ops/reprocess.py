@@ -6,15 +6,19 @@ their ledger entry goes, so the next run of the site finds them pending, and
 their processed products in the work bucket go, so that the processing runs
 again instead of reusing them. Publication then replaces the published
 products (the same names) in place.
+
+The L2A series replays by itself from a redelivered or late date; after an
+L2A processor fix, :func:`forget_l2a` makes it replay from a chosen date.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from take5_ops.l1a.intake import ledger_key
 from take5_ops.naming import parse_product_id
-from take5_ops.storage import Store
+from take5_ops.storage import Store, read_json
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +40,38 @@ def forget(work: Store, site_id: str, product_ids: list[str] | None = None) -> l
         work.delete(ledger_key(site_id, product_id))
         log.info("%s: %s is pending again", site_id, product_id)
     return chosen
+
+
+def forget_l2a(work: Store, site_id: str, since: date | None = None) -> int:
+    """Make the site's L2A series run again from ``since`` (from its start when ``None``); return the
+    number of step records removed.
+
+    The next L2A run replays from there: every later date is processed again (its states and
+    products replaced, published again where they changed). An initialization whose window reaches
+    ``since`` is redone whole.
+    """
+    removed = 0
+    for info in list(work.list(f"l2a/{site_id}/")):
+        parts = info.key.split("/")
+        if parts[2] not in ("steps", "init") or not info.key.endswith(".json"):
+            continue
+        if since is not None:
+            record = read_json(work, info.key) or {}
+            acquired = str(record.get("acquired", "9999"))[:10]
+            if acquired < since.isoformat() and parts[2] == "steps":
+                continue
+            if parts[2] == "init" and not _init_reaches(work, f"l2a/{site_id}/init/{parts[3]}/", since):
+                continue
+        work.delete(info.key)
+        removed += 1
+    log.info("%s: %d L2A step(s) forgotten%s", site_id, removed, f" from {since}" if since else "")
+    return removed
+
+
+def _init_reaches(work: Store, prefix: str, since: date) -> bool:
+    """Whether an initialization (its backward step records under ``prefix``) has a date on or after ``since``."""
+    for info in work.list(prefix):
+        if info.key.endswith(".json") and str((read_json(work, info.key) or {}).get("acquired", ""))[:10] >= \
+                since.isoformat():
+            return True
+    return False
