@@ -22,7 +22,7 @@ from take5_ops.storage import LocalStore, S3Store, copy_tree
 SITE = "FrancePornic"
 GRID_PX = 320
 SCENE_PX = 300
-CLOUDY = date(2015, 4, 28)  # simulated 97 % cloudy: no L2A product, the composite moves on
+CLOUDY = date(2015, 4, 30)  # simulated 97 % cloudy: no L2A product, the composite moves on
 
 
 def write_site_config(folder: Path) -> Path:
@@ -45,11 +45,11 @@ def campaign(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("l2a-chain")
     site = load_site_config(write_site_config(root))
-    dates = acquisition_dates(site, date(2015, 4, 8), date(2015, 5, 18))
+    dates = acquisition_dates(site, date(2015, 4, 8), date(2015, 5, 20))
     assert len(dates) == 9
     for when in dates:
         simulate_product(site, when, root / "sim", size=SCENE_PX, truth=False, preview=False,
-                         cloud_cover=0.97 if when.date() == CLOUDY else None)
+                         cloud_cover=0.97 if when.date() == CLOUDY else 0.25)
     l1c = {}
     for folder in delivery_folders(root / "sim" / "l1a"):
         product = process_l1c(folder, root / "sim" / "aux" / SITE / "DEM.tif", site, root / "l1c")
@@ -76,8 +76,10 @@ def with_l1c(buckets: Buckets, campaign, names=None) -> Buckets:
 
 
 def l2a_files(dist) -> dict[str, str]:
-    """Every published L2A object (and the site's L2A Metalink) -> its SHA-256."""
-    return {i.key: dist.head(i.key).sha256 for i in dist.list(f"{SITE}/") if "_L2A_" in i.key or "L2A.meta4" in i.key}
+    """Every published L2A object -> its SHA-256; the site's L2A Metalink -> its text, bucket name left out."""
+    files = {i.key: dist.head(i.key).sha256 for i in dist.list(f"{SITE}/") if "_L2A_" in i.key}
+    files["meta4"] = dist.get_bytes(f"{SITE}/{SITE}_L2A.meta4").decode().replace(dist.bucket, "BUCKET")
+    return files
 
 
 def objects(store) -> dict[str, tuple[str, object]]:

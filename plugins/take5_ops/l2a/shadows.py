@@ -1,0 +1,100 @@
+"""Cloud shadows found geometrically, on a coarse grid: project each cloud along the sun for a range of
+cloud altitudes and keep, per cloud, the altitudes whose projection falls on darkened pixels.
+
+A cloud pixel is where the line of sight meets the cloud; the cloud itself
+is ``dz tan(view zenith)`` towards the satellite, and its shadow
+``dz tan(sun zenith)`` away from the sun, ``dz`` the cloud's height above
+the ground. Both azimuths are turned from true north to grid north.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from take5_ops.l2a.inputs import Angles
+from take5_ops.sim.geometry import grid_azimuth
+from take5_ops.siteconfig import SiteConfig
+
+HEIGHTS = np.arange(0.0, 8001.0, 250.0)  # cloud height above the ground, m
+MIN_SCORE = 0.25  # fraction of darkened pixels under a projection to accept its altitude
+MIN_CELLS = 4  # projected cells needed to score an altitude
+KEEP = 0.75  # altitudes within this fraction of a cloud's best score are kept too
+
+
+def offsets(site: SiteConfig, angles: Angles, cell: float) -> np.ndarray:
+    """(row, col) offsets, in cells of ``cell`` metres, from a cloud pixel to its shadow, per height of
+    :data:`HEIGHTS` (shape (len(HEIGHTS), 2), rounded to whole cells)."""
+    c = site.center
+    sun = np.radians(grid_azimuth(site.grid.epsg, c.lon, c.lat, angles.sun_azimuth))
+    view = np.radians(grid_azimuth(site.grid.epsg, c.lon, c.lat, angles.view_azimuth))
+    ts, tv = np.tan(np.radians(angles.sun_zenith)), np.tan(np.radians(angles.view_zenith))
+    dx = HEIGHTS * (tv * np.sin(view) - ts * np.sin(sun))
+    dy = HEIGHTS * (tv * np.cos(view) - ts * np.cos(sun))
+    return np.rint(np.stack([-dy, dx], axis=1) / cell).astype(np.int64)
+
+
+def shift(a: np.ndarray, dr: int, dc: int, fill=0) -> np.ndarray:
+    """``a`` moved by (dr, dc) cells, ``fill`` where nothing comes in."""
+    out = np.full_like(a, fill)
+    h, w = a.shape
+    if abs(dr) >= h or abs(dc) >= w:
+        return out
+    out[max(dr, 0):h + min(dr, 0), max(dc, 0):w + min(dc, 0)] = a[max(-dr, 0):h - max(dr, 0), max(-dc, 0):w - max(dc, 0)]
+    return out
+
+
+def shadow_zone(cloud: np.ndarray, dark: np.ndarray, valid: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Cells (bool) where shadows of the clouds may be, on the coarse grid.
+
+    ``cloud``: cloudy cells (bool); ``dark``: fraction of darkened pixels per
+    cell; ``valid``: cells with a composite to compare with; ``steps``: :func:`offsets`.
+    """
+    labels, n = ndimage.label(cloud)
+    zone = np.zeros(cloud.shape, bool)
+    if n == 0:
+        return zone
+    open_ground = valid & ~cloud
+    scores = np.zeros((len(steps), n + 1))
+    for k, (dr, dc) in enumerate(steps):
+        moved = shift(labels, dr, dc)
+        sel = open_ground & (moved > 0)
+        count = np.bincount(moved[sel], minlength=n + 1)
+        dark_sum = np.bincount(moved[sel], weights=dark[sel], minlength=n + 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scores[k] = np.where(count >= MIN_CELLS, dark_sum / count, 0.0)
+    best = scores.max(axis=0)
+    chosen = (scores >= np.maximum(KEEP * best, MIN_SCORE)[None]) & (best[None] >= MIN_SCORE)
+    chosen[:, 0] = False  # label 0 is the background
+    for k, (dr, dc) in enumerate(steps):
+        if chosen[k].any():
+            zone |= shift(chosen[k][labels], dr, dc, False)
+    return zone
+
+
+def outside_zone(outside: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Cells where clouds beyond ``outside`` cells (no data) or beyond the grid may cast a shadow."""
+    zone = np.zeros(outside.shape, bool)
+    for dr, dc in steps:
+        zone |= shift(outside, dr, dc, True)
+    return zone
+
+
+SUN_TOO_LOW = 80.0  # sun zenith, degrees (MG2 bit 6)
+TANGENT = np.sin(np.radians(6.0))  # MG2 bit 7: sun less than 6 degrees above the slope
+
+
+def topography(heights: np.ndarray, angles: Angles, cell: float) -> np.ndarray:
+    """MG2 bits 4..7 (uint8) on the coarse grid: topographic shadow, hidden face, sun too low, tangent sun."""
+    gy, gx = np.gradient(heights.astype(np.float64), cell)  # rows go south: -gy is the northward slope
+    nx, ny, nz = -gx, gy, np.ones_like(gx)  # surface normal (east, north, up), not normalised
+    norm = np.sqrt(nx * nx + ny * ny + nz * nz)
+
+    def cos_incidence(zenith: float, azimuth: float) -> np.ndarray:
+        z, a = np.radians(zenith), np.radians(azimuth)
+        return (nx * np.sin(z) * np.sin(a) + ny * np.sin(z) * np.cos(a) + nz * np.cos(z)) / norm
+
+    sun = cos_incidence(angles.sun_zenith, angles.sun_azimuth)
+    view = cos_incidence(angles.view_zenith, angles.view_azimuth)
+    bits = (sun < 0) * 16 + (view < 0) * 32 + (angles.sun_zenith > SUN_TOO_LOW) * 64 + ((sun >= 0) & (sun < TANGENT)) * 128
+    return bits.astype(np.uint8)
