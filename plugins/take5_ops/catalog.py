@@ -12,7 +12,7 @@ inputs give the same bytes, which is what lets publication skip rewrites.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pystac
 from pystac.extensions.eo import Band, EOExtension
@@ -39,7 +39,8 @@ SPECTRAL_BANDS = {
     "XS3": ("nir", 0.835, 0.11),
     "SWIR": ("swir16", 1.665, 0.17),
 }
-MASK_ASSETS = ("SAT", "EDG")
+MASK_ASSETS = ("SAT", "EDG", "CLM", "MG2")  # uint8 bit masks
+AOT_ASSET, AOT_SCALE = "AOT", 0.001  # L2A: int16 AOT550 x 1000, no-data -10000
 # Item property prefixes and the extension that defines them
 PROPERTY_EXTENSIONS = {"proj:": ProjectionExtension, "view:": ViewExtension, "eo:": EOExtension}
 INTERNAL_PROPERTIES = frozenset({"geometry", "bbox", "take5:l1a_marker_etag"})
@@ -81,8 +82,11 @@ def _links(obj: pystac.STACObject, links: list[tuple[str, str, str | None]]) -> 
         obj.add_link(pystac.Link(rel, href, media_type=pystac.MediaType.JSON, title=title))
 
 
-def build_item(product: Product) -> pystac.Item:
-    """The STAC Item of a product, from its manifest alone (no raster is opened)."""
+def build_item(product: Product, asset_dir: str = "") -> pystac.Item:
+    """The STAC Item of a product, from its manifest alone (no raster is opened).
+
+    ``asset_dir``: the folder of the assets relative to the Item (publication's
+    content version, docs/catalog.md); empty: next to the Item."""
     props = product.properties
     where = f"manifest of {product.name}"
     for field in ("geometry", "bbox"):
@@ -96,7 +100,7 @@ def build_item(product: Product) -> pystac.Item:
         properties.setdefault("gsd", abs(float(props["proj:transform"][0])))
     properties.setdefault("take5:l1a_product_id", product.product_id)
     properties["take5:level"] = product.level
-    acquired = product.acquired if product.acquired.tzinfo else product.acquired.replace(tzinfo=timezone.utc)
+    acquired = product.acquired if product.acquired.tzinfo else product.acquired.replace(tzinfo=UTC)
     item = pystac.Item(product.name, props["geometry"], list(props["bbox"]), acquired, properties,
                        collection=product.site_id)
     for prefix, extension in PROPERTY_EXTENSIONS.items():
@@ -105,7 +109,7 @@ def build_item(product: Product) -> pystac.Item:
     for f in product.files:
         if f.asset is None:
             continue
-        asset = pystac.Asset(f"./{f.name}", title=f.title, media_type=f.media_type, roles=list(f.roles))
+        asset = pystac.Asset(f"./{asset_dir}/{f.name}" if asset_dir else f"./{f.name}", title=f.title, media_type=f.media_type, roles=list(f.roles))
         item.add_asset(f.asset, asset)
         file_ext = FileExtension.ext(asset, add_if_missing=True)
         file_ext.size = f.size
@@ -121,6 +125,10 @@ def build_item(product: Product) -> pystac.Item:
         elif f.asset in MASK_ASSETS:
             RasterExtension.ext(asset, add_if_missing=True).bands = [
                 RasterBand.create(data_type=DataType.UINT8, spatial_resolution=properties.get("gsd"))]
+        elif f.asset == AOT_ASSET:
+            RasterExtension.ext(asset, add_if_missing=True).bands = [
+                RasterBand.create(data_type=DataType.INT16, nodata=REFLECTANCE_NODATA, scale=AOT_SCALE, offset=0.0,
+                                  spatial_resolution=properties.get("gsd"))]
     item.stac_extensions.sort()
     _links(item, [("root", "../../catalog.json", "SPOT5 Take5"),
                   ("parent", "../collection.json", product.site_id),
@@ -128,9 +136,9 @@ def build_item(product: Product) -> pystac.Item:
     return item
 
 
-def item_json(product: Product) -> bytes:
-    """Canonical JSON of the product's Item."""
-    return to_json(build_item(product).to_dict(include_self_link=False, transform_hrefs=False))
+def item_json(product: Product, asset_dir: str = "") -> bytes:
+    """Canonical JSON of the product's Item (assets in ``asset_dir``, see :func:`build_item`)."""
+    return to_json(build_item(product, asset_dir).to_dict(include_self_link=False, transform_hrefs=False))
 
 
 def _parse_time(text: str) -> datetime:

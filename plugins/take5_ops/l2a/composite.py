@@ -4,7 +4,7 @@ Held per strip as an :class:`xarray.Dataset` (``reflectance(band, y, x)``
 float32, NaN where empty; ``date(y, x)`` float32 days since :data:`EPOCH`, NaN
 where empty). Stored between dates as ONE GeoTIFF, the *state file*: 5 int16
 bands (XS1, XS2, XS3, SWIR reflectance x 10000, then DATE in days since
-:data:`EPOCH`), no-data -10000, 512 x 512 tiles, DEFLATE; tags
+:data:`EPOCH`), no-data -10000, 512 x 512 tiles, DEFLATE (level 1); tags
 ``TAKE5_STATE_VERSION``, ``SITE_ID``, ``AOT`` (last estimate), ``ACQUIRED``.
 Written strip by strip in row order with no timestamp: same content, same bytes.
 """
@@ -32,7 +32,7 @@ NODATA = -10000
 MAX_AGE_DAYS = 90  # a composite pixel not seen clear for longer is dropped
 STATE_BANDS = (*BANDS, "DATE")
 PROFILE = dict(driver="GTiff", count=len(STATE_BANDS), dtype="int16", nodata=NODATA, tiled=True,
-               blockxsize=512, blockysize=512, compress="deflate", predictor=2, zlevel=6, interleave="band")
+               blockxsize=512, blockysize=512, compress="deflate", predictor=2, zlevel=1, interleave="band")
 
 
 class L2AStateError(ValueError):

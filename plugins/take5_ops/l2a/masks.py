@@ -24,6 +24,7 @@ SNOW_NDSI, SNOW_RED, SNOW_SWIR = 0.4, 0.12, 0.16
 WATER_NIR = 0.06
 # shadows: (NIR + SWIR) against the composite below this ratio
 DARK_RATIO = 0.8
+ZONE_DARK_RATIO = 0.9  # inside the shadow zone of a detected cloud (shadow edges)
 PERSISTENT_RATIO = 1.25  # a darkening already seen on a recent date within this ratio is a surface change
 
 
@@ -62,23 +63,23 @@ def multi_cloud(sr: np.ndarray, comp: np.ndarray, age_days: np.ndarray) -> np.nd
 def local_correlation(a: np.ndarray, b: np.ndarray, size: int = CORR_SIZE) -> np.ndarray:
     """Pearson correlation of ``a`` and ``b`` over ``size`` x ``size`` neighbourhoods (NaN: undefined)."""
     valid = np.isfinite(a) & np.isfinite(b)
-    a = np.where(valid, a, 0).astype(np.float64)
-    b = np.where(valid, b, 0).astype(np.float64)
+    a = np.where(valid, a, 0).astype(np.float32)
+    b = np.where(valid, b, 0).astype(np.float32)
     mean = lambda x: ndimage.uniform_filter(x, size, mode="nearest")
     ma, mb = mean(a), mean(b)
     cov = mean(a * b) - ma * mb
     va, vb = mean(a * a) - ma * ma, mean(b * b) - mb * mb
-    full = mean(valid.astype(np.float64)) > 0.999
+    full = mean(valid.astype(np.float32)) > 0.999
     ok = full & (va > CORR_MIN_STD ** 2) & (vb > CORR_MIN_STD ** 2)
     out = np.full(a.shape, np.nan, np.float32)
     out[ok] = cov[ok] / np.sqrt(va[ok] * vb[ok])
     return out
 
 
-def darkened(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
-    """(NIR + SWIR) below :data:`DARK_RATIO` times the composite's."""
+def darkened(sr: np.ndarray, comp: np.ndarray, ratio: float = DARK_RATIO) -> np.ndarray:
+    """(NIR + SWIR) below ``ratio`` times the composite's."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (sr[N] + sr[S]) < DARK_RATIO * (comp[N] + comp[S])
+        return (sr[N] + sr[S]) < ratio * (comp[N] + comp[S])
 
 
 def stable(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:

@@ -108,8 +108,8 @@ class _Scene:
     """Whole-grid byte masks of pass 1."""
 
     def __init__(self, shape):
-        self.valid, self.ref, self.mono, self.multi, self.cloud, self.dark, self.changed, self.water, self.snow = (
-            np.zeros(shape, bool) for _ in range(9))
+        (self.valid, self.ref, self.mono, self.multi, self.cloud, self.dark, self.dim, self.changed, self.water,
+         self.snow) = (np.zeros(shape, bool) for _ in range(10))
 
 
 def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, recent: Sequence[Path],
@@ -214,13 +214,14 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         tested = flagged.copy()
         if flagged.any():
             flagged &= ~_correlated(sr[0], comp[0], stack, lo, hi, c, flagged & ~sat)
-        dark = masks.darkened(src, cmp_c) & has_comp & valid & ~flagged
+        dim = masks.darkened(src, cmp_c, masks.ZONE_DARK_RATIO) & has_comp & valid & ~flagged
+        dark = dim & masks.darkened(src, cmp_c)
         changed = np.zeros_like(dark)
         if dark.any() and stack:
             nir_swir = [(_read(s["XS3"], row0, rows) + _read(s["SWIR"], row0, rows)) for s in stack]
             changed = dark & masks.persistent(toa[2, c] + toa[3, c], nir_swir)
         for key, value in (("valid", valid), ("ref", valid & has_comp & ~flagged), ("mono", mono), ("multi", multi), ("cloud", flagged),
-                           ("dark", dark), ("changed", changed), ("water", water), ("snow", snow)):
+                           ("dark", dark), ("dim", dim), ("changed", changed), ("water", water), ("snow", snow)):
             getattr(scene, key)[core] = value
         pick = np.zeros_like(valid)
         pick[::AOT_LATTICE, ::AOT_LATTICE] = True  # STRIP is a multiple of AOT_LATTICE: a fixed lattice
@@ -247,7 +248,7 @@ def _correlated(green, comp_green, stack, lo, hi, c, flagged) -> np.ndarray:
 
 
 def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cloud shadows: darkened pixels inside the geometric shadow zone of the detected clouds, and those
+    """Cloud shadows: dimmed pixels inside the geometric shadow zone of the detected clouds, darkened ones
     inside the zone where clouds outside the image can cast theirs. A darkening a recent date saw too
     (a surface change) does not steer the altitude search, and is a shadow only inside the zone of a
     detected cloud."""
@@ -273,7 +274,7 @@ def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[n
     beyond_c = shadows.outside_zone(valid_c < 0.5, steps)
     for row0 in range(0, g.height, STRIP):
         core = slice(row0, min(row0 + STRIP, g.height))
-        inside[core] = _fine(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dark[core]
+        inside[core] = _fine(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core]
         outside[core] = _fine(beyond_c, COARSE, row0, core.stop - row0, g.width) & scene.dark[core] \
             & ~scene.changed[core]
     inside = masks.dilate(inside, SHADOW_DILATION) & scene.valid & ~cloud

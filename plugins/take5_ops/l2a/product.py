@@ -54,7 +54,7 @@ def write_product(folder: Path, name: str, l1c: L1CInput, site: SiteConfig, rast
     """Write the files of ``folder`` from the in-memory ``rasters`` (keys of :data:`FILES` but SAT, EDG,
     copied from the L1C) and return the :class:`Product` (manifest written)."""
     files = file_names(name)
-    for key, ds in rasters.items():
+    for key, ds in rasters.items():  # one at a time: each COG copy holds its raster again (peak memory)
         cog.write_cog(ds, folder / files[key], "average" if key.startswith("SRE_") else "nearest")
     for key in ("SAT", "EDG"):
         shutil.copyfile(l1c.files[key], folder / files[key])

@@ -1,0 +1,101 @@
+"""Benchmark: L2A of a full-size scene (6600 x 6600 grid), nominal mode (prior state from an earlier date).
+
+Two consecutive dates are simulated (6000 x 6000 L1A) and processed to L1C
+once, in subprocesses, and kept in ``--work``; the first date's L2A makes the
+prior state; the second date's L2A (with the first as its stack) is timed in a
+fresh subprocess (wall time, peak RSS). :func:`run` returns the rows.
+``python bench/bench_l2a.py [--site FrancePornic] [--work DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATES = (datetime(2015, 4, 24, 10, 34, 50, tzinfo=UTC), datetime(2015, 4, 29, 10, 34, 50, tzinfo=UTC))
+
+PREPARE = """
+import sys
+from datetime import datetime
+from pathlib import Path
+from take5_ops.l1c import process_l1c
+from take5_ops.sim import simulate_product
+from take5_ops.siteconfig import load_site_config
+site, work = load_site_config(sys.argv[1]), Path(sys.argv[3])
+folder = simulate_product(site, datetime.fromisoformat(sys.argv[2]), work / "sim", size=6000, truth=False,
+                          preview=False, cloud_cover=0.3)
+print(process_l1c(folder, work / "sim" / "aux" / site.site_id / "DEM.tif", site, work / "l1c").name)
+"""
+
+CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from take5_ops.l2a import process_date
+from take5_ops.siteconfig import load_site_config
+site = load_site_config(sys.argv[1])
+l1c, dem, prior, recent, state, out = (Path(a) if a != "-" else None for a in sys.argv[2:8])
+t = time.perf_counter()
+r = process_date(l1c, dem, site, prior, [recent] if recent else [], state, out)
+print(json.dumps({"seconds": time.perf_counter() - t, "cloud_cover": r.cloud_cover, "aot": r.aot,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def prepare(site_path: Path, work: Path) -> list[Path]:
+    """The L1C folders of the two dates (made once, reused from ``work``)."""
+    out = []
+    for when in DATES:
+        done = sorted((work / "l1c").glob(f"*{when:%Y%m%d-%H%M%S}*_L1C_*/manifest.json"))
+        if done:
+            out.append(done[0].parent)
+            continue
+        name = subprocess.run([sys.executable, "-c", PREPARE, str(site_path), when.isoformat(), str(work)],
+                              check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        out.append(work / "l1c" / name)
+    return out
+
+
+def l2a(site_path: Path, *args) -> dict:
+    result = subprocess.run([sys.executable, "-c", CHILD, str(site_path), *map(str, args)],
+                            check=True, capture_output=True, text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run(site: str = "FrancePornic", work: Path | None = None) -> list[dict]:
+    """Prepare (or reuse) the inputs, time the nominal L2A, return the benchmark rows."""
+    site_path = ROOT / "include" / "site_configs" / f"{site}.yaml"
+    work = Path(work or tempfile.mkdtemp(prefix="bench-l2a-"))
+    first, second = prepare(site_path, work)
+    dem = work / "sim" / "aux" / site / "DEM.tif"
+    prior = work / "state-1.tif"
+    if not prior.is_file():
+        l2a(site_path, first, dem, "-", "-", prior, "-")
+    out = work / "l2a"
+    r = l2a(site_path, second, dem, prior, first, work / "state-2.tif", out)
+    return [
+        {"measure": "L2A per full scene (6600² grid, nominal: prior state + 1 stack date, 9 COGs + quicklook)",
+         "value": f"{r['seconds']:.1f} s", "target": "≤ 40 s", "comparison": "120 s in the 2015 production",
+         "ok": r["seconds"] <= 40},
+        {"measure": "L2A peak memory (ru_maxrss)", "value": f"{r['peak_mb']:.0f} MB", "target": "≤ 3 GB",
+         "comparison": f"cloud cover {r['cloud_cover']:.0%}, AOT {r['aot']:.2f}", "ok": r["peak_mb"] <= 3072},
+    ]
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| measure | value | target | for comparison |", "|---|---|---|---|"]
+    lines += [f"| {r['measure']} | {r['value']} | {r['target']} | {r['comparison']} |" for r in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", default="FrancePornic")
+    parser.add_argument("--work", type=Path, help="folder kept between runs (the inputs are reused)")
+    args = parser.parse_args()
+    print(table(run(args.site, args.work)))
