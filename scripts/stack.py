@@ -74,6 +74,10 @@ def stack_env() -> dict[str, str]:
         }),
     )
     env.update({f"TAKE5_{role.upper()}_BUCKET": name for role, name in BUCKETS.items()})
+    # SLA (docs/sla.md): the weekly digest and failed tasks go to the ops list; the demo campaign runs
+    # on today's dates, long after the real campaign's end (2015-09-15): quiet sites are watched without end
+    env.setdefault("TAKE5_OPS_LIST", "take5-ops@localhost")
+    env.setdefault("TAKE5_CAMPAIGN_END", "none")
     return env
 
 

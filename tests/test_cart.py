@@ -24,6 +24,7 @@ from take5_ops.access import public_read_policy, set_public_read
 from take5_ops.catalog import metalink_key
 from take5_ops.cli import main
 from take5_ops.pipeline import Buckets
+from take5_ops.publish import content_version
 from test_metalink import M, parse
 
 SITE = "FrancePornic"
@@ -93,7 +94,7 @@ def test_a_corrupted_object_fails_the_hash_check(published, s3_endpoint, tmp_pat
     meta4 = tmp_path / "cart.meta4"
     assert cart(s3_endpoint, dist.bucket, meta4, "--level", "L2A") == 0
     name = products[2].name
-    key = f"{SITE}/{name}/{name}_XS3.tif"
+    key = f"{SITE}/{name}/{content_version(products[2])}/{name}_XS3.tif"
     good = dist.get_bytes(key)
     dist.put_bytes(key, good[:-4] + bytes(b ^ 0xFF for b in good[-4:]))  # same size, other bytes
     run = aria2c(meta4, tmp_path / "dl")

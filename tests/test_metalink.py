@@ -16,6 +16,7 @@ from stac_validation import validate_tree
 from take5_ops.catalog import collection_key, item_key, metalink_key
 from take5_ops.metalink import NS, MetalinkError, build_metalink, item_files
 from take5_ops.pipeline import Buckets
+from take5_ops.publish import content_version
 from take5_ops.storage import LocalStore
 
 SITE = "FrancePornic"
@@ -57,7 +58,8 @@ def test_site_metalinks_list_every_published_file_with_its_real_digest(local):
         root = DET.fromstring(data)
         assert root.findtext(M + "published") == "2015-05-04T02:13:00Z"  # from take5:delivered_at
         files = parse(data)
-        expected = {f"{SITE}/{p.name}/{f.name}" for p in products if p.level == level for f in p.files}
+        expected = {f"{SITE}/{p.name}/{content_version(p)}/{f.name}" for p in products if p.level == level
+                    for f in p.files}
         assert set(files) == expected and len(expected) == 8 * sum(p.level == level for p in products)
         for name, f in files.items():
             blob = dist.get_bytes(name)

@@ -8,10 +8,15 @@ from datetime import datetime
 import pytest
 from fake_products import make_product, site_config
 from stac_validation import validate_tree
-
 from take5_ops.catalog import collection_key, item_key
 from take5_ops.pipeline import Buckets, publish, update_catalog, upload_product
-from take5_ops.publish import PublishError, publish_product, update_collection, update_root_catalog
+from take5_ops.publish import (
+    PublishError,
+    content_version,
+    publish_product,
+    update_collection,
+    update_root_catalog,
+)
 from take5_ops.storage import StoreError
 
 SITE = "FrancePornic"
@@ -139,14 +144,30 @@ def test_redelivery_replaces_files_and_item(env, tmp_path):
     old, first = processed(buckets, tmp_path, 3, value=1000)
     update_catalog(buckets, site, [publish(buckets, site, first)], [first["accepted"]])
     old_item = json.loads(buckets.dist.get_bytes(item_key(SITE, old.name)))
-    buckets.dist.put_bytes(f"{SITE}/{old.name}/{old.name}_OLD.tif", b"left over by an older version")
+    old_version = content_version(old)
+    buckets.dist.put_bytes(f"{SITE}/{old.name}/{old_version}/{old.name}_OLD.tif", b"left over by an interrupted copy")
 
     new, second = processed(buckets, tmp_path, 3, value=2000, marker_etag="etag-2")
-    assert new.name == old.name
+    assert new.name == old.name and content_version(new) != old_version
     done = publish_product(buckets.work, buckets.dist, SITE, new.name)
-    assert len(done.copied) == 8 and done.item_written
-    assert done.removed == [f"{SITE}/{old.name}/{old.name}_OLD.tif"]
-    update_catalog(buckets, site, [publish(buckets, site, second)], [second["accepted"]])
+    assert len(done.copied) == 8 and done.item_written and done.version == content_version(new)
+    # the Item is the switch: it names only the new version, whose files are all there and right;
+    # the old version stays until the collection, the Metalinks and the pages have moved on
+    item = json.loads(buckets.dist.get_bytes(item_key(SITE, new.name)))
+    for f in new.files:
+        asset = item["assets"][f.asset]
+        assert asset["href"] == f"./{done.version}/{f.name}"
+        assert buckets.dist.head(f"{SITE}/{new.name}/{done.version}/{f.name}").sha256 == f.sha256
+    meta4 = buckets.dist.get_bytes(f"{SITE}/{SITE}_L1C.meta4").decode()
+    assert old_version in meta4 and all(buckets.dist.exists(f"{SITE}/{old.name}/{old_version}/{f.name}")
+                                        for f in old.files)
+
+    summary = update_catalog(buckets, site, [publish(buckets, site, second)], [second["accepted"]])
+    assert summary["pruned"] == 9  # 8 old assets + the stray file of the old version folder
+    keys = {i.key for i in buckets.dist.list(f"{SITE}/{new.name}/")}
+    assert keys == {item_key(SITE, new.name)} | {f"{SITE}/{new.name}/{done.version}/{f.name}" for f in new.files}
+    meta4 = buckets.dist.get_bytes(f"{SITE}/{SITE}_L1C.meta4").decode()
+    assert old_version not in meta4 and done.version in meta4
     item = json.loads(buckets.dist.get_bytes(item_key(SITE, new.name)))
     assert item["assets"]["XS1"]["file:checksum"] == "1220" + new.file("XS1").sha256
     assert item["assets"]["XS1"]["file:checksum"] != old_item["assets"]["XS1"]["file:checksum"]

@@ -80,7 +80,7 @@ def test_run_site_end_to_end_and_rerun(simulated, tmp_path, capsys):
     items = {k: d for k, d in docs.items() if d["type"] == "Feature"}
     assert len(items) == 2
     assert sorted(d["properties"]["take5:l1a_product_id"] for d in items.values()) == s["good"]
-    assert {i.key.split("/")[0] for i in dist.list()} == {"catalog.json", SITE}
+    assert {i.key.split("/")[0] for i in dist.list()} == {"catalog.json", "index.html", "assets", SITE}
     for key, item in items.items():
         folder = out / Path(key).parent
         for asset in item["assets"].values():

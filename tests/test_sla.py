@@ -6,7 +6,7 @@ The helpers here are shared with tests/test_sla_email.py.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from conftest import SITE_CONFIGS
@@ -30,7 +30,7 @@ SITE_ID = "FrancePornic"  # cycle day 2 (9, 14, 19 April ...), lon -2.10: acquis
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -167,11 +167,11 @@ def test_inventory_from_ledger_deliveries_and_items(site, buckets):
 
 def test_item_in_distribution_bucket_counts_as_published(site, buckets):
     """Without a ledger commit (e.g. update_catalog failed), the Item's LastModified is the publication."""
-    recent = datetime.now(timezone.utc).date() - timedelta(days=3)
+    recent = datetime.now(UTC).date() - timedelta(days=3)
     product = pid(recent)
     deliver(buckets, product)
     name = parse_product_id(product).product_name("L1C")
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     buckets.dist.put_bytes(item_key(SITE_ID, name), b"{}", "application/json")
     [l1c] = [p for p in site_status(site, buckets.l1a, buckets.work, buckets.dist,
                                     before + timedelta(days=1)).products if p.level == "L1C"]
@@ -199,3 +199,51 @@ def test_quiet_site_missing_dates(site, buckets):
     empty = site_status(other, buckets.l1a, buckets.work, buckets.dist, utc(2015, 5, 10))
     assert empty.products == [] and empty.missing == cycle_dates(other.cycle_day, other.first_acquisition,
                                                                  date(2015, 4, 26))
+
+
+def test_first_publication_survives_a_redelivery(site, buckets):
+    """A product published on time, then redelivered and republished after its deadline, stays delivered."""
+    from take5_ops.sla.published import first_publications, record_first_publications
+
+    product = pid(date(2015, 4, 9))  # due 30 April
+    name = parse_product_id(product).product_name("L1C")
+    deliver(buckets, product)
+    assert record_first_publications(buckets.work, SITE_ID, [name], utc(2015, 4, 20)) == [name]
+    publish_l1c(buckets, product, utc(2015, 4, 20))
+    # the redelivery: the ledger is committed again on 10 May, the first publication stays
+    assert record_first_publications(buckets.work, SITE_ID, [name], utc(2015, 5, 10)) == []
+    publish_l1c(buckets, product, utc(2015, 5, 10))
+    assert first_publications(buckets.work, SITE_ID) == {name: utc(2015, 4, 20)}
+    [l1c] = [p for p in site_status(site, buckets.l1a, buckets.work, buckets.dist, utc(2015, 5, 12)).products
+             if p.level == "L1C"]
+    assert l1c.published_at == utc(2015, 4, 20) and l1c.status is Status.DELIVERED
+    # a corrupt record is ignored (logged): the ledger's time rules again, the product counts late
+    buckets.work.put_bytes(f"sla/{SITE_ID}/published.json", b'{"first_published": {"%s": "yesterday"}}' % name.encode())
+    [l1c] = [p for p in site_status(site, buckets.l1a, buckets.work, buckets.dist, utc(2015, 5, 12)).products
+             if p.level == "L1C"]
+    assert l1c.status is Status.DELIVERED_LATE
+
+
+def test_too_cloudy_l2a_is_not_due(site, buckets):
+    a, b = pid(date(2015, 4, 9)), pid(date(2015, 4, 14))
+    for p in (a, b):
+        deliver(buckets, p)
+    cloudy = parse_product_id(b).product_name("L2A")
+    buckets.work.put_bytes(f"l2a/{SITE_ID}/status.json", json.dumps({"site_id": SITE_ID, "dates": {
+        "2015-04-14": {"outcome": "too_cloudy", "name": cloudy, "reason": "92% cloud"}}}).encode())
+    result = site_status(site, buckets.l1a, buckets.work, buckets.dist, utc(2015, 6, 30))
+    levels = sorted((p.product_id, p.level) for p in result.products)
+    assert levels == [(a, "L1C"), (a, "L2A"), (b, "L1C")]
+    assert result.counts()["L2A"]["breached"] == 1
+
+
+def test_quiet_site_expected_until_the_campaign_end(site, buckets):
+    """By default nothing is expected after 15 September 2015; ``campaign_end=None``: no end."""
+    deliver(buckets, pid(date(2015, 9, 6)))  # Pornic's cycle: ... 6, 11, 16 September
+
+    def missing(**kw):
+        return site_status(site, buckets.l1a, buckets.work, buckets.dist, utc(2016, 3, 1), **kw).missing
+
+    assert missing() == [date(2015, 9, 11)]
+    assert missing(campaign_end=None) == cycle_dates(site.cycle_day, date(2015, 9, 11), date(2016, 2, 16))
+    assert len(missing(campaign_end=None)) == 32

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "take5_ops.commands.reprocess",
     "take5_ops.commands.search",
     "take5_ops.commands.cart",
+    "take5_ops.commands.withdraw",
 )
 
 

@@ -3,8 +3,9 @@
 A Metalink lists files, each with its size, SHA-256 and URL; a download
 manager (aria2c, ...) fetches them all and verifies every one. The files are
 the assets of STAC Items (``file:size``, ``file:checksum`` = multihash
-``1220`` + SHA-256 hex); each is named ``<SITE>/<PRODUCT>/<FILE>``, its key
-in the distribution bucket, so a download recreates the bucket's layout.
+``1220`` + SHA-256 hex); each is named by its key in the distribution bucket,
+``<SITE>/<PRODUCT>/<VERSION>/<FILE>`` (docs/catalog.md), so a download
+recreates the bucket's layout.
 
 The document is deterministic: files sorted by name, ``published`` and
 ``updated`` taken from the Items' ``take5:delivered_at`` (else their

@@ -16,6 +16,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +26,7 @@ from take5_ops.l1c import L1CError
 from take5_ops.naming import parse_product_id
 from take5_ops.product import MANIFEST, Product
 from take5_ops.publish import (
+    prune_products,
     publish_product,
     read_manifest,
     update_collection,
@@ -32,7 +34,9 @@ from take5_ops.publish import (
     work_prefix,
 )
 from take5_ops.siteconfig import SiteConfig
+from take5_ops.sla.published import record_first_publications
 from take5_ops.storage import LocalStore, S3Store, Store, StoreError, holds, put_if_changed
+from take5_ops.website import update_pages
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +155,12 @@ def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
     """Copy one processed product's assets to the distribution bucket, verify them, write its Item.
 
     ``item`` is a :func:`run_l1c` result, or ``{"product": ...}`` for an L2A product. Returns
-    ``{"name", "item_key", "accepted"}`` (``accepted`` is ``None`` for an L2A product).
+    ``{"name", "item_key", "accepted"}`` (``accepted`` is ``None`` for an L2A product; ``item_key`` is ``None``
+    for a withdrawn product, not linked again).
     """
     name = item["product"]["name"]
     done = publish_product(buckets.work, buckets.dist, site.site_id, name)
-    return {"name": name, "item_key": done.item_key, "accepted": item.get("accepted")}
+    return {"name": name, "item_key": None if done.withdrawn else done.item_key, "accepted": item.get("accepted")}
 
 
 def l2a_gate(buckets: Buckets, site: SiteConfig) -> tuple[bool, str]:
@@ -177,16 +182,21 @@ def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = N
 
 def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], accepted: list[dict]) -> dict:
     """Refresh the site's Metalinks, link the published Items from its Collection, refresh
-    ``catalog.json``, then commit the ledger.
+    ``catalog.json`` and the web pages, remove the replaced versions of the products, then commit the ledger.
 
     ``published`` holds :func:`publish` results (``None`` entries, from failed
     publications, are ignored); the ledger marks their deliveries
-    ``published``. Accepted deliveries without a publication stay pending.
+    ``published``. Accepted deliveries without a publication stay pending. The first publication
+    time of each product is kept for the SLA (:mod:`take5_ops.sla.published`).
     """
     done = [p for p in published if p]
-    collection = update_collection(buckets.dist, site, [p["item_key"] for p in done],
+    collection = update_collection(buckets.dist, site, [p["item_key"] for p in done if p["item_key"]],
                                    public_urls(public_base_url(buckets.dist)))
     catalog_written = update_root_catalog(buckets.dist)
+    pages = update_pages(buckets.dist, site.site_id)
+    pruned = prune_products(buckets.dist, site.site_id, [p["name"] for p in done if p["item_key"]])
+    record_first_publications(buckets.work, site.site_id, [p["name"] for p in done if p["item_key"]],
+                              datetime.now(timezone.utc))
     for p in done:
         if p.get("accepted"):
             l1a_intake.record(buckets.work, l1a_intake.Accepted.from_dict(p["accepted"]), "published",
@@ -200,6 +210,8 @@ def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], ac
         "collection_written": collection["written"],
         "metalinks_written": collection["metalinks_written"],
         "catalog_written": catalog_written,
+        "pages_written": pages["written"],
+        "pruned": len(pruned),
     }
 
 

@@ -1,18 +1,24 @@
 """Publication: products from the work bucket to the distribution bucket, then the catalog.
 
-Order and guarantees (docs/catalog.md): every asset of a product is copied
-(server-side when possible) and verified by size and SHA-256 against the
-product's manifest before its Item is written; an Item is linked from its
-site's Collection only once published; ``catalog.json`` is rebuilt from the
-listing of the site collections. Every write is skipped when the object
-already holds the same bytes, so a rerun changes nothing that is right.
+Order and guarantees (docs/catalog.md): the assets of a product are copied
+(server-side when possible) to a folder named by their content version,
+``<SITE>/<NAME>/<VERSION>/``, and verified by size and SHA-256 against the
+product's manifest; then its Item ``<SITE>/<NAME>/<NAME>.json`` is written:
+that single PUT switches readers from the old version to the new one. The
+collection, the Metalinks and the pages follow (``pipeline.update_catalog``),
+and only then are older versions removed (:func:`prune_products`). Every
+write is skipped when the object already holds the same bytes, so a rerun
+changes nothing that is right and completes whatever a failure interrupted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable
+from datetime import UTC, datetime
 
 from take5_ops.catalog import (
     CATALOG_KEY,
@@ -27,16 +33,17 @@ from take5_ops.catalog import (
     metalink_key,
 )
 from take5_ops.metalink import MEDIA_TYPE as METALINK_MEDIA_TYPE
-from take5_ops.metalink import MetalinkError, build_metalink
+from take5_ops.metalink import MetalinkError, build_metalink, item_files
 from take5_ops.naming import is_site_id
 from take5_ops.product import MANIFEST, Product
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.storage import Store, holds, put_if_changed, read_json
+from take5_ops.storage import ChecksumMismatch, Store, holds, put_if_changed, read_json
 
 log = logging.getLogger(__name__)
 
 STAC_MEDIA_TYPE = "application/json"
 CATALOG_ATTEMPTS = 5
+VERSION_HEX = 12  # content version: "v" + 12 hex digits (48 bits) of the assets' digest
 
 
 class PublishError(RuntimeError):
@@ -49,15 +56,28 @@ class Published:
 
     name: str
     item_key: str
+    version: str = ""
     copied: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
     item_written: bool = False
+    withdrawn: bool = False
 
 
 def work_prefix(site_id: str, name: str) -> str:
     """Folder of a processed product in the work bucket."""
     return f"products/{site_id}/{name}/"
+
+
+def withdrawn_key(site_id: str, name: str) -> str:
+    """The record of a withdrawn product in the work bucket (it is never published again while it exists)."""
+    return f"withdrawn/{site_id}/{name}.json"
+
+
+def content_version(product: Product) -> str:
+    """The folder name of a product's assets: ``v`` + 12 hex digits of the SHA-256 of their names, sizes and
+    SHA-256s. Same files, same version; any changed byte, another version."""
+    lines = sorted(f"{f.name} {f.size} {f.sha256}" for f in product.files if f.asset is not None)
+    return "v" + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:VERSION_HEX]
 
 
 def read_manifest(work: Store, site_id: str, name: str) -> Product:
@@ -79,16 +99,23 @@ def read_manifest(work: Store, site_id: str, name: str) -> Product:
 
 
 def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Published:
-    """Copy the assets of one product to ``<SITE>/<NAME>/`` of ``dist``, verify them, write its Item.
+    """Copy the assets of one product to ``<SITE>/<NAME>/<VERSION>/`` of ``dist``, verify them, write its Item.
 
     Assets already right (size and SHA-256) are not copied again; the Item is
-    written only after every asset is verified, and only if it changed.
-    Objects of an older delivery no longer in the manifest are removed last.
+    written only after every asset is verified, and only if it changed: that
+    write is the switch to the new version. Nothing is removed here (older
+    versions go in :func:`prune_products`, once the collection, the Metalinks
+    and the pages no longer name them). A withdrawn product is skipped.
     Raises :class:`PublishError` when an asset cannot be verified.
     """
-    product = read_manifest(work, site_id, name)
-    src, dst = work_prefix(site_id, name), f"{site_id}/{name}/"
     done = Published(name, item_key(site_id, name))
+    if work.exists(withdrawn_key(site_id, name)):
+        log.warning("%s withdrawn (%s): not published", name, work.href(withdrawn_key(site_id, name)))
+        done.withdrawn = True
+        return done
+    product = read_manifest(work, site_id, name)
+    done.version = content_version(product)
+    src, dst = work_prefix(site_id, name), f"{site_id}/{name}/{done.version}/"
     assets = [f for f in product.files if f.asset is not None]
     if not assets:
         raise PublishError(f"{work.href(src + MANIFEST)}: no assets")
@@ -98,20 +125,42 @@ def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Publis
             continue
         if not work.exists(src + f.name):
             raise PublishError(f"{work.href(src + f.name)}: listed in the manifest but missing")
-        dist.copy_from(work, src + f.name, dst + f.name)
+        try:
+            dist.copy_from(work, src + f.name, dst + f.name)
+        except ChecksumMismatch as exc:
+            raise PublishError(f"{dist.href(dst + f.name)}: size or SHA-256 differ from the manifest "
+                               f"({f.size} bytes, {f.sha256}): {exc}") from exc
         if not holds(dist, dst + f.name, f.size, f.sha256):
             raise PublishError(f"{dist.href(dst + f.name)}: size or SHA-256 differ from the manifest "
                                f"({f.size} bytes, {f.sha256})")
         done.copied.append(f.name)
-    done.item_written = put_if_changed(dist, done.item_key, item_json(product), STAC_MEDIA_TYPE)
-    keep = {dst + f.name for f in assets} | {done.item_key}
-    for info in list(dist.list(dst)):
-        if info.key not in keep:
-            dist.delete(info.key)
-            done.removed.append(info.key)
-    log.info("published %s: %d copied, %d already there, item %s", name, len(done.copied), len(done.skipped),
-             "written" if done.item_written else "unchanged")
+    done.item_written = put_if_changed(dist, done.item_key, item_json(product, done.version), STAC_MEDIA_TYPE)
+    log.info("published %s (%s): %d copied, %d already there, item %s", name, done.version, len(done.copied),
+             len(done.skipped), "written" if done.item_written else "unchanged")
     return done
+
+
+def prune_products(dist: Store, site_id: str, names: Iterable[str]) -> list[str]:
+    """Remove what the Item of each product no longer names under ``<SITE>/<NAME>/`` (older versions,
+    interrupted copies); returns the removed keys. A product without a readable Item is left alone."""
+    removed = []
+    for name in sorted(set(names)):
+        key = item_key(site_id, name)
+        doc = read_json(dist, key)
+        try:
+            keep = {f.key for f in item_files(key, doc)} | {key} if doc else None
+        except MetalinkError as exc:
+            log.warning("%s: not pruned (%s)", dist.href(key), exc)
+            keep = None
+        if keep is None:
+            continue
+        for info in list(dist.list(f"{site_id}/{name}/")):
+            if info.key not in keep:
+                dist.delete(info.key)
+                removed.append(info.key)
+    if removed:
+        log.info("%s: %d object(s) of older versions removed", site_id, len(removed))
+    return removed
 
 
 def update_metalinks(dist: Store, site_id: str, items: dict[str, dict], url_for: Callable[[str], str]) -> dict:
@@ -140,21 +189,25 @@ def update_metalinks(dist: Store, site_id: str, items: dict[str, dict], url_for:
 
 
 def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str],
-                      url_for: Callable[[str], str] | None = None) -> dict:
+                      url_for: Callable[[str], str] | None = None, withdrawn: Iterable[str] = ()) -> dict:
     """Link ``new_item_keys`` (published Items) from ``<SITE>/collection.json``; recompute extent and summaries.
 
     The collection keeps the Items it already links (whose JSON still exists)
-    and gains the new ones, each once. Written only if it changed. With
-    ``url_for`` (``key -> public URL``), the site's Metalinks are refreshed
-    first (:func:`update_metalinks`) and linked as collection assets.
+    but ``withdrawn`` (Item keys), and gains the new ones, each once. Written
+    only if it changed. With ``url_for`` (``key -> public URL``), the site's
+    Metalinks are refreshed first (:func:`update_metalinks`) and linked as
+    collection assets. A collection left without Items is removed (its
+    Metalinks first).
     """
     site_id = site.site_id
     prefix = f"{site_id}/"
-    for key in new_item_keys:
+    withdrawn = list(withdrawn)
+    for key in [*new_item_keys, *withdrawn]:
         if not key.startswith(prefix) or not key.endswith(".json"):
             raise PublishError(f"{key!r} is not an Item of site {site_id}")
     old = set(item_links(read_json(dist, collection_key(site_id)) or {}))
-    hrefs = old | {"./" + key[len(prefix):] for key in new_item_keys}
+    gone = {"./" + key[len(prefix):] for key in withdrawn}
+    hrefs = (old | {"./" + key[len(prefix):] for key in new_item_keys}) - gone
     items = {}
     for href in sorted(hrefs):
         doc = read_json(dist, prefix + href[2:]) if href.startswith("./") else None
@@ -162,11 +215,14 @@ def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str],
             log.warning("collection %s: item %s missing, unlinked", site_id, href)
             continue
         items[href] = doc
-    if not items:
-        return {"items": 0, "added": 0, "written": False, "metalinks_written": []}
     metalinks = {"levels": [], "written": []}
     if url_for is not None:
         metalinks = update_metalinks(dist, site_id, {prefix + h[2:]: d for h, d in items.items()}, url_for)
+    if not items:
+        removed = dist.exists(collection_key(site_id))
+        if removed:
+            dist.delete(collection_key(site_id))
+        return {"items": 0, "added": 0, "written": removed, "metalinks_written": metalinks["written"]}
     written = put_if_changed(dist, collection_key(site_id), collection_json(site, items, tuple(metalinks["levels"])),
                              STAC_MEDIA_TYPE)
     return {"items": len(items), "added": len(set(items) - old), "written": written,
@@ -193,3 +249,35 @@ def update_root_catalog(dist: Store) -> bool:
         if child_sites(current) == sorted(site_collections(dist)):
             return written
     raise PublishError(f"{dist.href(CATALOG_KEY)}: still changing after {CATALOG_ATTEMPTS} attempts")
+
+
+def withdraw_product(work: Store, dist: Store, site: SiteConfig, name: str,
+                     url_for: Callable[[str], str] | None = None) -> dict:
+    """Withdraw a published product: it leaves every listing, then its files go.
+
+    Order: the withdrawal record ``withdrawn/<SITE>/<NAME>.json`` in the work
+    bucket (no later run publishes it again); the collection and Metalinks
+    without it; ``catalog.json``; the pages; then its Item and its files.
+    Every step is idempotent: a rerun after a failure completes the withdrawal.
+    Returns ``{"name", "unlinked", "removed": [keys]}``.
+    """
+    from take5_ops.website import update_pages
+
+    site_id = site.site_id
+    key = item_key(site_id, name)
+    record = {"site_id": site_id, "name": name, "withdrawn_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if not work.exists(withdrawn_key(site_id, name)):
+        work.put_bytes(withdrawn_key(site_id, name), json.dumps(record, sort_keys=True).encode(), "application/json")
+    linked = f"./{name}/{name}.json" in item_links(read_json(dist, collection_key(site_id)) or {})
+    update_collection(dist, site, [], url_for, withdrawn=[key])
+    update_root_catalog(dist)
+    update_pages(dist, site_id)
+    removed = []
+    if dist.exists(key):
+        dist.delete(key)
+        removed.append(key)
+    for info in list(dist.list(f"{site_id}/{name}/")):
+        dist.delete(info.key)
+        removed.append(info.key)
+    log.info("withdrawn %s: %s, %d object(s) removed", name, "unlinked" if linked else "was not linked", len(removed))
+    return {"name": name, "unlinked": linked, "removed": removed}

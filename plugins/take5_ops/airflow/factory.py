@@ -3,11 +3,12 @@
 One DAG per valid configuration, ``take5_<SITE_ID>``::
 
     wait_for_delivery -> validate_deliveries -> [l1c -> publish] x accepted
-        -> l2a_gate -> l2a -> publish_l2a x products -> update_catalog
+        -> l2a_gate -> l2a -> publish_l2a x products -> update_catalog -> sla_check
 
 ``l1c`` and ``publish`` form a task group mapped over the accepted deliveries:
 ``publish[i]`` waits for ``l1c[i]`` only, so one failed product does not hold
-back the others. Invalid configurations are reported by a sentinel DAG built
+back the others. ``sla_check`` (ALL_DONE, never fails) e-mails the product-level SLA alerts; a
+failed task e-mails its reason (:class:`~take5_ops.airflow.notifiers.TaskFailureNotifier`). Invalid configurations are reported by a sentinel DAG built
 from a second DAG file (:func:`invalid_configs_dag`). Parsing is cheap and
 deterministic: no I/O beyond the YAML files, no heavy imports.
 """
@@ -21,7 +22,8 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, TriggerRule, task, task_group
 
-from take5_ops.airflow import tasks
+from take5_ops.airflow import sla, tasks
+from take5_ops.airflow.notifiers import TaskFailureNotifier
 from take5_ops.airflow.sensors import DeliverySensor
 from take5_ops.siteconfig import SiteConfig, SiteConfigError, load_site_configs
 
@@ -118,6 +120,7 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
             "retries": retries,
             "retry_delay": timedelta(minutes=5),
             "retry_exponential_backoff": 2.0,
+            "on_failure_callback": TaskFailureNotifier(tuple(site.sla.contacts)),  # the reason, by e-mail
         },
     ) as dag:
         waited = DeliverySensor(task_id="wait_for_delivery", site_id=site.site_id, retries=0)
@@ -142,8 +145,11 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
                              ).partial(site=conf).expand(product=l2a)
         # ALL_DONE: a skipped L2A branch must not skip the catalog (ALL_DONE_MIN_ONE_SUCCESS skips on
         # any skipped upstream); the task skips itself when nothing was accepted nor published.
-        task(tasks.update_catalog, task_id="update_catalog", trigger_rule=TriggerRule.ALL_DONE)(
+        catalog = task(tasks.update_catalog, task_id="update_catalog", trigger_rule=TriggerRule.ALL_DONE)(
             site=conf, published=published, accepted=accepted, published_l2a=published_l2a)
+        # the product-level SLA (docs/sla.md): after everything, whatever happened, never failing; a teardown,
+        # so that the run's state stays that of the chain (a plain ALL_DONE leaf would turn failed runs green)
+        catalog >> task(sla.sla_check, task_id="sla_check", retries=0)(site=conf).as_teardown()
     return dag
 
 

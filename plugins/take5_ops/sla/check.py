@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Mapping
+from datetime import UTC, date, datetime
 
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.messages import digest_message, site_alert_message
+from take5_ops.sla.rules import CAMPAIGN_END
 from take5_ops.sla.sending import Mailer, SendResult
-from take5_ops.sla.state import digest_sent, load_state, record_digest, record_sent
+from take5_ops.sla.state import (
+    DIGEST,
+    clear_mail_error,
+    digest_sent,
+    load_state,
+    record_digest,
+    record_mail_error,
+    record_sent,
+)
 from take5_ops.sla.status import SiteStatus, site_status
 from take5_ops.storage import StoreError
 
@@ -37,11 +46,11 @@ class CheckResult:
 def _utc(now: datetime) -> datetime:
     if now.tzinfo is None:
         raise ValueError("now must carry its time zone")
-    return now.astimezone(timezone.utc)
+    return now.astimezone(UTC)
 
 
 def check_site(site: SiteConfig, buckets, now: datetime, mailer: Mailer, *, link: str | None = None,
-               published: Mapping[str, datetime] | None = None, campaign_end: date | None = None,
+               published: Mapping[str, datetime] | None = None, campaign_end: date | None = CAMPAIGN_END,
                status: SiteStatus | None = None) -> CheckResult:
     """Judge every product of ``site`` at ``now`` and e-mail its contacts the alerts not yet sent.
 
@@ -67,8 +76,10 @@ def check_site(site: SiteConfig, buckets, now: datetime, mailer: Mailer, *, link
     sent = mailer.deliver(site_alert_message(status, new, sender=mailer.sender, link=link))
     if not sent.ok:
         result.error = f"SLA message not sent after {sent.attempts} attempts: {sent.error}"
+        record_mail_error(buckets.work, site.site_id, result.error, now, result.new_alerts)
         return result
     result.sent = True
+    clear_mail_error(buckets.work, site.site_id)
     try:
         record_sent(buckets.work, state, result.new_alerts, now)
     except StoreError as exc:
@@ -85,4 +96,8 @@ def send_digest(statuses: list[SiteStatus], now: datetime, to: list[str], mailer
     sent = mailer.deliver(digest_message(statuses, now, to=to, sender=mailer.sender))
     if sent.ok:
         record_digest(work, now, to)
+        clear_mail_error(work, DIGEST)
+    else:
+        record_mail_error(work, DIGEST, f"weekly digest not sent after {sent.attempts} attempts: {sent.error}",
+                          now, [])
     return sent

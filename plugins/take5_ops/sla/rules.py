@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
-from typing import Iterable
 
 from take5_ops.siteconfig import SiteConfig
 
 LEVELS = ("L1C", "L2A")
 CYCLE_EPOCH = date(2015, 4, 8)  # a cycle day 1 (scripts/generate_site_configs.py, take5_ops.sim.scene)
 CYCLE_DAYS = 5
+CAMPAIGN_END = date(2015, 9, 15)  # last day of the SPOT5 Take5 acquisitions: no site is expected after it
 RULE_ACQUISITION = "acquisition"
 RULE_L2A_WINDOW = "L2A initialization window"
 

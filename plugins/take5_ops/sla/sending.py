@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Callable
 
 log = logging.getLogger(__name__)
 

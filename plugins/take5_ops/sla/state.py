@@ -6,6 +6,8 @@
 - ``sla/<SITE>/notified.json``: the index, the union of the records with the
   ETag of each record it folds and a SHA-256 of its own content.
 - ``sla/digest/<YYYY>-W<WW>.json``: the weekly digest of that ISO week was sent.
+- ``sla/<SITE>/mail_error.json`` (``sla/digest/mail_error.json``): the last message that could not
+  be sent, ``{"site_id", "failed_at", "error", "alerts"}``, removed once one goes (the dashboard shows it).
 
 The index is a cache: when it is missing, unreadable, fails its SHA-256 or
 does not fold exactly the records listed, it is rebuilt from the journal.
@@ -20,12 +22,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from take5_ops.l1a.delivery import format_time
-from take5_ops.storage import Store, put_if_changed, read_json
+from take5_ops.l1a.delivery import format_time, parse_time
+from take5_ops.storage import Store, StoreError, put_if_changed, read_json
 
 log = logging.getLogger(__name__)
 
 PREFIX = "sla"
+DIGEST = "digest"  # the ops list's digest, in place of a site id
 VERSION = 1
 
 
@@ -44,7 +47,7 @@ def index_key(site_id: str) -> str:
 
 def digest_key(day: date) -> str:
     year, week, _ = day.isocalendar()
-    return f"{PREFIX}/digest/{year}-W{week:02d}.json"
+    return f"{PREFIX}/{DIGEST}/{year}-W{week:02d}.json"
 
 
 def _to_json(doc: dict) -> bytes:
@@ -134,6 +137,43 @@ def record_sent(work: Store, state: NotifiedState, alerts: list[dict], sent_at: 
     state.records[key] = info.etag
     state._add(alerts, stamp)
     _write_index(work, state)
+
+
+def mail_error_key(site_id: str) -> str:
+    return f"{PREFIX}/{site_id}/mail_error.json"
+
+
+def record_mail_error(work: Store, site_id: str, error: str, failed_at: datetime, alerts: list[dict]) -> None:
+    """Keep the last failed send of ``site_id`` (or ``digest``) for the operators, with the time of its
+    first occurrence (the same failure again rewrites nothing); best effort."""
+    previous = read_json(work, mail_error_key(site_id)) or {}
+    if (previous.get("error"), previous.get("alerts")) == (error, alerts):  # the same failure: since when
+        failed_at = parse_time(previous["failed_at"]) if isinstance(previous.get("failed_at"), str) else failed_at
+    doc = {"site_id": site_id, "failed_at": format_time(failed_at), "error": error, "alerts": alerts}
+    try:
+        put_if_changed(work, mail_error_key(site_id), _to_json(doc), "application/json")
+    except StoreError as exc:
+        log.error("%s: cannot record the failed send: %s", work.href(mail_error_key(site_id)), exc)
+
+
+def clear_mail_error(work: Store, site_id: str) -> None:
+    """Remove the failed-send record of ``site_id`` (a message went); best effort."""
+    try:
+        if work.exists(mail_error_key(site_id)):
+            work.delete(mail_error_key(site_id))
+    except StoreError as exc:
+        log.error("%s: cannot remove: %s", work.href(mail_error_key(site_id)), exc)
+
+
+def mail_errors(work: Store) -> list[dict]:
+    """Every failed-send record (sites and digest), by key order; unreadable ones are left out."""
+    docs = []
+    for info in work.list(f"{PREFIX}/"):
+        if info.key.endswith("/mail_error.json"):
+            doc = read_json(work, info.key)
+            if isinstance(doc, dict) and isinstance(doc.get("error"), str):
+                docs.append(doc)
+    return docs
 
 
 def digest_sent(work: Store, day: date) -> bool:

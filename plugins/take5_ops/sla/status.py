@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Mapping
 
 from take5_ops.l1a.delivery import parse_time
 from take5_ops.naming import ProductId, is_site_id, match_product_id, parse_product_id
 from take5_ops.siteconfig import SiteConfig
+from take5_ops.sla.published import first_publications
 from take5_ops.sla.rules import (
+    CAMPAIGN_END,
     LEVELS,
     Deadline,
     Status,
@@ -125,14 +127,29 @@ def _ledger_published(work: Store, site_id: str, product_id: str) -> datetime | 
         return None
 
 
+def l2a_status(work: Store, site_id: str) -> dict:
+    """The L2A series status document ``l2a/<SITE>/status.json`` (written by the L2A chain, read here
+    without importing it: numpy-free), ``{}`` when absent or unreadable."""
+    doc = read_json(work, f"l2a/{site_id}/status.json")
+    return doc if isinstance(doc, dict) and isinstance(doc.get("dates", {}), dict) else {}
+
+
+def _too_cloudy(work: Store, site_id: str) -> set[str]:
+    """L2A names the chain decided not to produce (too cloudy): no L2A is due for them."""
+    return {d.get("name") for d in l2a_status(work, site_id).get("dates", {}).values()
+            if isinstance(d, dict) and d.get("outcome") == "too_cloudy"}
+
+
 def site_status(site: SiteConfig, l1a: Store, work: Store, dist: Store, now: datetime, *,
-                published: Mapping[str, datetime] | None = None, campaign_end: date | None = None) -> SiteStatus:
+                published: Mapping[str, datetime] | None = None,
+                campaign_end: date | None = CAMPAIGN_END) -> SiteStatus:
     """Every known product of ``site`` at each level, with deadline and status at ``now``, and the
     expected acquisition days with nothing delivered ``sla.at_risk_days`` later.
 
-    ``published``: product name -> publication time, for publications the stores do not show (L2A).
+    ``published``: product name -> publication time, for publications the stores do not show.
+    An L2A the chain found too cloudy to produce (``l2a/<SITE>/status.json``) is not due.
     Expected days run from the first known acquisition (else ``first_acquisition``) to
-    ``campaign_end`` (default: no end).
+    ``campaign_end`` (default the end of the Take5 campaign, 2015-09-15; ``None``: no end).
     """
     if now.tzinfo is None:
         raise ValueError("now must carry its time zone")
@@ -142,13 +159,18 @@ def site_status(site: SiteConfig, l1a: Store, work: Store, dist: Store, now: dat
     pids = _product_ids(l1a, work, site_id)
     items = _item_times(dist, site_id)
     extra = dict(published or {})
+    first = first_publications(work, site_id)
+    not_due = _too_cloudy(work, site_id)
     starts = l2a_series_starts([p.acquired for p in pids.values()], site.l2a.max_gap_days)
     result = SiteStatus(site, now)
     for product_id, pid in pids.items():
         ledger_time = _ledger_published(work, site_id, product_id)
         for level in LEVELS:
             name = pid.product_name(level)
-            times = [t for t in (ledger_time if level == "L1C" else None, items.get(name), extra.get(name)) if t]
+            if name in not_due:
+                continue
+            times = [t for t in (first.get(name), ledger_time if level == "L1C" else None, items.get(name),
+                                 extra.get(name)) if t]
             when = min(times) if times else None
             limit = deadline(site, level, pid.acquired, starts)
             result.products.append(ProductLevel(product_id, level, name, pid.acquired, limit, when,

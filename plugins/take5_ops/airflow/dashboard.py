@@ -1,0 +1,111 @@
+"""The "Take5 production" page in the Airflow UI: a FastAPI app and the plugin that mounts it.
+
+The app serves, below ``/take5``, the page (``/take5/``) and its numbers as JSON
+(``/take5/api/overview``); the plugin adds it to the UI's navigation as an external view.
+Plugin apps are not authenticated by Airflow: every route here requires an Airflow user (the
+UI's ``_token`` cookie or a ``Bearer`` token, checked by the auth manager): an anonymous page
+request is redirected to the login page, an anonymous API request gets 401.
+
+Numbers come from the buckets of ``Buckets.from_env()`` (``TAKE5_S3_ENDPOINT``,
+``TAKE5_<ROLE>_BUCKET``) and the site configurations of the DAGs folder
+(``$TAKE5_SITE_CONFIGS``), at ``$TAKE5_SLA_NOW`` or the wall clock, cached
+``$TAKE5_DASHBOARD_CACHE_SECONDS`` (60) seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from airflow.plugins_manager import AirflowPlugin
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+URL_PREFIX = "/take5"
+CACHE_ENV = "TAKE5_DASHBOARD_CACHE_SECONDS"
+_cache: dict = {}
+_lock = threading.Lock()
+
+app = FastAPI(title="Take5 production", docs_url=None, redoc_url=None, openapi_url=None)
+
+
+async def _user(request: Request):
+    """The Airflow user of the request (Bearer token, else the UI's cookie); ``None`` if anonymous."""
+    from airflow.api_fastapi.auth.managers.base_auth_manager import (
+        COOKIE_NAME_JWT_TOKEN,
+    )
+    from airflow.api_fastapi.core_api.security import resolve_user_from_token
+
+    header = request.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+    try:
+        return await resolve_user_from_token(token)
+    except HTTPException:
+        return None
+
+
+def _configs_folder() -> Path:
+    from airflow.configuration import conf
+
+    from take5_ops.airflow.factory import configs_folder
+
+    return configs_folder(Path(conf.get("core", "dags_folder")) / "take5_sites.py")
+
+
+def _overview():
+    """The numbers, recomputed at most every ``$TAKE5_DASHBOARD_CACHE_SECONDS``."""
+    from take5_ops.access import public_base_url
+    from take5_ops.airflow.sla import CAMPAIGN_END_ENV, judged_at, parse_campaign_end
+    from take5_ops.dashboard import production_overview
+    from take5_ops.pipeline import Buckets
+    from take5_ops.siteconfig import load_site_configs
+
+    ttl = float(os.environ.get(CACHE_ENV, "60"))
+    with _lock:
+        if _cache and time.monotonic() - _cache["at"] < ttl:
+            return _cache["overview"], _cache["public_url"]
+        buckets = Buckets.from_env()
+        sites = list(load_site_configs(_configs_folder())[0].values())
+        overview = production_overview(sites, buckets, judged_at(),
+                                       campaign_end=parse_campaign_end(os.environ.get(CAMPAIGN_END_ENV)))
+        _cache.update(at=time.monotonic(), overview=overview, public_url=public_base_url(buckets.dist))
+        return overview, _cache["public_url"]
+
+
+@app.get("/", response_class=HTMLResponse)
+async def page(request: Request):
+    """The dashboard page; anonymous: redirected to the Airflow login."""
+    if await _user(request) is None:
+        from airflow.api_fastapi.app import get_auth_manager
+
+        return RedirectResponse(get_auth_manager().get_url_login(next_url=str(request.url)), status_code=303)
+    from starlette.concurrency import run_in_threadpool
+
+    from take5_ops.dashboard import render_page
+    from take5_ops.sla import ui_base_url
+
+    overview, public_url = await run_in_threadpool(_overview)
+    return HTMLResponse(render_page(overview, airflow_url=ui_base_url(), public_url=public_url),
+                        headers={"Cache-Control": "no-store"})
+
+
+@app.get("/api/overview")
+async def overview_json(request: Request):
+    """The page's numbers as JSON; anonymous: 401."""
+    if await _user(request) is None:
+        return JSONResponse({"detail": "Not authenticated"}, status_code=401)
+    from starlette.concurrency import run_in_threadpool
+
+    overview, _public_url = await run_in_threadpool(_overview)
+    return JSONResponse(overview.to_dict(), headers={"Cache-Control": "no-store"})
+
+
+class Take5ProductionPlugin(AirflowPlugin):
+    """Mounts the app at ``/take5`` and adds "Take5 production" to the UI's navigation."""
+
+    name = "take5_production"
+    fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Take5 production"}]
+    external_views = [{"name": "Take5 production", "href": f"{URL_PREFIX}/", "destination": "nav",
+                       "url_route": "take5-production", "category": "browse"}]

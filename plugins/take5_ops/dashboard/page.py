@@ -1,0 +1,155 @@
+"""The dashboard page: one self-contained HTML document (inline CSS, inline SVG charts, no script)."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from urllib.parse import quote
+
+from take5_ops.dashboard.numbers import COUNTS, Overview
+from take5_ops.website import site_page_key
+
+LABELS = {"received": "L1A received", "rejected": "L1A rejected", "l1c": "L1C published",
+          "l2a": "L2A published", "published": "published", "waiting_l2a": "waiting for L2A init",
+          "at_risk": "at risk", "breached": "breached"}
+COLORS = {"L1C": "#3b7dd8", "L2A": "#2e9e6b"}
+BIN_DAYS = 3
+CSS = """
+body{font-family:system-ui,sans-serif;margin:16px;color:#1d2433;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:22px 0 8px}
+.muted{color:#667}.cards{display:flex;flex-wrap:wrap;gap:8px}
+.card{border:1px solid #d5dae3;border-radius:6px;padding:8px 12px;min-width:110px}
+.card b{display:block;font-size:22px}.bad b{color:#c0392b}.warn b{color:#d68910}
+table{border-collapse:collapse;font-size:13px}th,td{border-bottom:1px solid #e3e6ec;padding:4px 8px;text-align:right}
+th:first-child,td:first-child{text-align:left}tr.total td{font-weight:bold;border-top:2px solid #99a}
+.alert{background:#fdecea;border:1px solid #e6b0aa;padding:8px 12px;border-radius:6px}
+.charts{display:flex;flex-wrap:wrap;gap:24px}svg text{font-size:11px;fill:#333}
+"""
+
+
+def _svg_bars(title: str, labels: list[str], series: dict[str, list[float]], *, marker: float | None = None,
+              marker_label: str = "", edges: bool = False, testid: str) -> str:
+    """A stacked bar chart of counts: one bar per label (centred, or on the bar's left edge with
+    ``edges``), one colour per series; an optional vertical marker (position in bars)."""
+    width, height, left, bottom, top = 560, 240, 40, 44, 16
+    n = max(len(labels), 1)
+    step = (width - left - 10) / n
+    totals = [sum(v[i] for v in series.values()) for i in range(len(labels))]
+    tick = max(1, math.ceil(max(totals, default=0) / 4))  # whole counts on the axis
+    peak = 4 * tick
+    scale = (height - bottom - top) / peak
+    parts = [f'<svg data-testid="{testid}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             f'role="img" aria-label="{escape(title)}">']
+    for k in range(5):  # grid lines with values
+        value = peak * k / 4
+        y = height - bottom - value * scale
+        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ec"/>'
+                     f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
+    for i, label in enumerate(labels):
+        x, base = left + i * step + 2, height - bottom
+        for name, values in series.items():
+            h = values[i] * scale
+            if h > 0:
+                parts.append(f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{max(step - 4, 1):.1f}" height="{h:.1f}" '
+                             f'fill="{COLORS.get(name, "#888")}"><title>{escape(label)} {escape(name)}: '
+                             f'{values[i]:g}</title></rect>')
+                base -= h
+        if n <= 16 or i % math.ceil(n / 16) == 0:
+            parts.append(f'<text x="{x - 2 if edges else x + step / 2:.1f}" y="{height - bottom + 14}" '
+                         f'text-anchor="middle">'
+                         f'{escape(label)}</text>')
+    if marker is not None:
+        x = left + marker * step
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{height - bottom}" stroke="#c0392b" '
+                     f'stroke-dasharray="5,3" stroke-width="2"/><text x="{x + 4:.1f}" y="{top + 4}" '
+                     f'fill="#c0392b">{escape(marker_label)}</text>')
+    for j, name in enumerate(series):
+        parts.append(f'<rect x="{left + j * 70}" y="{height - 18}" width="10" height="10" '
+                     f'fill="{COLORS.get(name, "#888")}"/><text x="{left + j * 70 + 14}" y="{height - 9}">'
+                     f'{escape(name)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def weekly_chart(overview: Overview) -> str:
+    weeks = list(overview.weekly)
+    series = {level: [overview.weekly[w].get(level, 0) for w in weeks] for level in COLORS}
+    return _svg_bars("products published per week", [w[5:] for w in weeks], series, testid="weekly-chart")
+
+
+def latency_chart(overview: Overview) -> str:
+    """Histogram of the days from acquisition to first publication, in 3-day bins, with the target."""
+    target = overview.delivery_days
+    worst = max((d for v in overview.latency_days.values() for d in v), default=0)
+    nbins = max(math.ceil(max(worst, target + BIN_DAYS) / BIN_DAYS), 1)
+    series = {}
+    for level, days in overview.latency_days.items():
+        counts = [0] * nbins
+        for d in days:
+            counts[min(int(max(d, 0) // BIN_DAYS), nbins - 1)] += 1
+        series[level] = counts
+    labels = [f"{i * BIN_DAYS}" for i in range(nbins)]
+    return _svg_bars("latency acquisition to publication (days)", labels, series, marker=target / BIN_DAYS,
+                     marker_label=f"target {target} d", edges=True, testid="latency-chart")
+
+
+def _within(overview: Overview) -> str:
+    days = [d for v in overview.latency_days.values() for d in v]
+    if not days:
+        return "no product published yet"
+    ok = sum(d <= overview.delivery_days for d in days)
+    return (f'<span data-testid="within-target">{ok}</span> of <span data-testid="latency-count">{len(days)}'
+            f"</span> product levels published within {overview.delivery_days} days ({100 * ok / len(days):.0f} %)")
+
+
+def _days(value: float) -> str:
+    n = math.floor(value) if value >= 0 else -math.ceil(-value)
+    return f"{n} d left" if n >= 0 else f"{-n} d overdue"
+
+
+def render_page(overview: Overview, *, airflow_url: str, public_url: str) -> str:
+    """The HTML page. ``airflow_url``: the Airflow UI (DAG links); ``public_url``: the distribution
+    server's base (each site's page, ``<SITE>/index.html``)."""
+    airflow_url, public_url = airflow_url.rstrip("/"), public_url.rstrip("/")
+    t = overview.totals
+    cards = "".join(
+        f'<div class="card{" bad" if k == "breached" and t[k] else " warn" if k == "at_risk" and t[k] else ""}">'
+        f'<b data-testid="total-{k}">{t[k]}</b>{escape(LABELS[k])}</div>' for k in COUNTS)
+    head = "".join(f"<th>{escape(LABELS[k])}</th>" for k in COUNTS) + "<th>links</th>"
+    body, problems = [], []
+    for r in overview.sites:
+        dag = f"{airflow_url}/dags/{quote('take5_' + r.site_id, safe='')}"
+        dist = f"{public_url}/{quote(site_page_key(r.site_id), safe='/')}"
+        cells = []
+        for k in COUNTS:
+            text = str(getattr(r, k))
+            if k == "waiting_l2a" and r.history_days is not None:
+                text += f" ({r.history_days}/{r.init_days} d)"
+            cells.append(f'<td data-site="{escape(r.site_id)}" data-col="{k}">{escape(text)}</td>')
+        error = f' <span class="muted" title="{escape(r.error)}">(unreadable)</span>' if r.error else ""
+        body.append(f'<tr><td title="{escape(r.name)}">{escape(r.site_id)}{error}</td>{"".join(cells)}'
+                    f'<td><a target="_top" href="{escape(dag)}">DAG</a> · '
+                    f'<a target="_blank" href="{escape(dist)}">distribution</a></td></tr>')
+        problems += [(r.site_id, p) for p in r.problems]
+    body.append('<tr class="total"><td>campaign</td>' + "".join(f"<td>{t[k]}</td>" for k in COUNTS) + "<td></td></tr>")
+    problems.sort(key=lambda sp: (sp[1]["status"] != "breached", sp[1]["due"], sp[0]))
+    rows = "".join(f'<tr data-testid="problem"><td>{escape(s)}</td><td>{escape(p["product"])}</td>'
+                   f'<td>{escape(p["level"])}</td><td>{escape(p["status"])}</td><td>{escape(p["due"][:16])}</td>'
+                   f'<td>{escape(_days(p["days"]))}</td></tr>' for s, p in problems)
+    problem_table = (f"<table><tr><th>site</th><th>product</th><th>level</th><th>status</th><th>deadline (UTC)</th>"
+                     f"<th></th></tr>{rows}</table>" if problems else '<p class="muted">none</p>')
+    mail = "".join(f"<li>{escape(e.get('site_id', '?'))}: since {escape(str(e.get('failed_at')))}: "
+                   f"{escape(e['error'])}</li>" for e in overview.mail_errors)
+    mail_box = (f'<div class="alert" data-testid="mail-errors"><b>E-mails not sent</b><ul>{mail}</ul></div>'
+                if mail else "")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Take5 production</title><style>{CSS}</style></head>
+<body><h1>Take5 production</h1>
+<p class="muted">SPOT5 Take5 campaign, {len(overview.sites)} sites, as of {overview.now:%Y-%m-%d %H:%M} UTC.
+Target: every product on the distribution server {overview.delivery_days} days after its acquisition.</p>
+{mail_box}<div class="cards">{cards}</div>
+<div class="charts"><div><h2>Products published per week</h2>{weekly_chart(overview)}</div>
+<div><h2>Latency, acquisition to publication</h2>{latency_chart(overview)}<p>{_within(overview)}</p></div></div>
+<h2>Products at risk or breached</h2>{problem_table}
+<h2>Sites</h2><table data-testid="sites"><tr><th>site</th>{head}</tr>{"".join(body)}</table>
+</body></html>
+"""
