@@ -169,7 +169,8 @@ def test_smtp_down_does_not_fail_the_run_and_is_visible(bag, env, smtp, caplog):
 
 def test_site_dag_failed_task_emails_its_reason_and_sla_check_still_runs(bag, env, smtp, monkeypatch):
     """A delivery but no DEM for the site: validate_deliveries fails; its reason is e-mailed, the
-    catalog update is skipped, and the SLA check at the end still runs and reports."""
+    catalog update fails the run (without an e-mail of its own), and the SLA check at the end still
+    runs and reports."""
     env.smtp(smtp.port)
     monkeypatch.setenv("TAKE5_SLA_NOW", "2015-04-24T12:00:00+00:00")
     product = pid(date(2015, 4, 9))
@@ -177,7 +178,8 @@ def test_site_dag_failed_task_emails_its_reason_and_sla_check_still_runs(bag, en
     deliver(env.buckets, product)
     result = run(bag, f"take5_{PORNIC}", poll_seconds=1, timeout_seconds=30)
     tasks = result["tasks"]
-    assert tasks["validate_deliveries"] == "failed" and tasks["update_catalog"] == "skipped", result
+    assert tasks["validate_deliveries"] == "failed" and tasks["update_catalog"] == "failed", result
+    assert result["state"] == "failed", result
     assert tasks["sla_check"] == "success", result  # a teardown: it does not decide the run's state
     failure = [m for m in smtp.messages if m["Subject"].startswith("[take5] ")]
     assert len(failure) == 1, subjects(smtp)

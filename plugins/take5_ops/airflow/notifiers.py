@@ -55,7 +55,11 @@ class TaskFailureNotifier(BaseNotifier):
 
     def notify(self, context) -> None:
         from take5_ops.airflow.mailer import connection_mailer, ops_list
+        from take5_ops.airflow.tasks import EarlierFailures
 
+        if isinstance(context.get("exception"), EarlierFailures):
+            log.info("not e-mailed: %s", context["exception"])
+            return
         try:
             to = sorted(set(self.contacts) | set(ops_list()))
             if not to:

@@ -7,6 +7,8 @@ inside the callables, never when a DAG file is parsed.
 
 from __future__ import annotations
 
+from airflow.sdk.exceptions import AirflowFailException
+
 
 def _site(site: dict):
     from take5_ops.siteconfig import SiteConfig
@@ -43,7 +45,6 @@ def l1c(site: dict, accepted: dict) -> dict:
     A delivery the processor rejects is quarantined by the library; the task
     then fails without retry (retrying cannot fix an input).
     """
-    from airflow.sdk.exceptions import AirflowFailException
 
     from take5_ops.l1c import L1CError
     from take5_ops.pipeline import run_l1c
@@ -108,24 +109,44 @@ def _results(xcom) -> list[dict]:
     return [xcom] if isinstance(xcom, dict) else [p for p in xcom if p]
 
 
+class EarlierFailures(AirflowFailException):
+    """A failure that only reports earlier ones of the run (their tasks e-mailed already): not e-mailed."""
+
+
+def _failed_tasks() -> list[str]:
+    """Tasks of the current run that failed or could not run because of a failure."""
+    from airflow.sdk import get_current_context
+
+    ti = get_current_context()["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    return sorted(k for k, v in states.items() if getattr(v, "value", v) in ("failed", "upstream_failed"))
+
+
 def update_catalog(site: dict, published, accepted: list[dict], published_l2a=None) -> dict:
     """Update the site's Collection and the root catalog, commit the ledger.
 
     ``published`` and ``published_l2a`` hold the results of the publications that succeeded. After
-    committing them, fails (without retry) when some accepted deliveries were
-    not published, so that the run shows the failure; those stay pending.
+    committing them, fails (without retry) when some accepted deliveries were not published (those
+    stay pending) or when a task of the run failed, so that the run shows the failure (Airflow
+    judges a run by its last tasks). Skips itself when nothing happened upstream.
     """
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from airflow.sdk.exceptions import AirflowSkipException
 
     from take5_ops.pipeline import update_catalog as update
 
     results = _results(published) + _results(published_l2a)
+    failed = _failed_tasks()
     if not accepted and not results:
+        if failed:
+            raise EarlierFailures("nothing to publish; failed: " + ", ".join(failed))
         raise AirflowSkipException("nothing accepted nor published in this run")
     summary = update(_buckets(), _site(site), published=results, accepted=list(accepted or ()))
+    problems = []
     if summary.get("not_published"):
-        raise AirflowFailException(
-            f"catalog and ledger updated for {summary['published']} product(s); not published, left pending: "
-            + ", ".join(summary["not_published"])
-        )
+        problems.append("not published, left pending: " + ", ".join(summary["not_published"]))
+    if failed:
+        problems.append("failed: " + ", ".join(failed))
+    if problems:
+        raise EarlierFailures(f"catalog and ledger updated for {summary['published']} product(s); "
+                                   + "; ".join(problems))
     return summary

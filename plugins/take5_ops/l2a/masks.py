@@ -63,13 +63,14 @@ def multi_cloud(sr: np.ndarray, comp: np.ndarray, age_days: np.ndarray) -> np.nd
 def local_correlation(a: np.ndarray, b: np.ndarray, size: int = CORR_SIZE) -> np.ndarray:
     """Pearson correlation of ``a`` and ``b`` over ``size`` x ``size`` neighbourhoods (NaN: undefined)."""
     valid = np.isfinite(a) & np.isfinite(b)
-    a = np.where(valid, a, 0).astype(np.float32)
-    b = np.where(valid, b, 0).astype(np.float32)
+    everywhere = valid.all()
+    a = a.astype(np.float32) if everywhere else np.where(valid, a, 0).astype(np.float32)
+    b = b.astype(np.float32) if everywhere else np.where(valid, b, 0).astype(np.float32)
     mean = lambda x: ndimage.uniform_filter(x, size, mode="nearest")
     ma, mb = mean(a), mean(b)
     cov = mean(a * b) - ma * mb
     va, vb = mean(a * a) - ma * ma, mean(b * b) - mb * mb
-    full = mean(valid.astype(np.float32)) > 0.999
+    full = everywhere or mean(valid.astype(np.float32)) > 0.999
     ok = full & (va > CORR_MIN_STD ** 2) & (vb > CORR_MIN_STD ** 2)
     out = np.full(a.shape, np.nan, np.float32)
     out[ok] = cov[ok] / np.sqrt(va[ok] * vb[ok])
@@ -101,6 +102,12 @@ def persistent(toa_nir_swir: np.ndarray, stack_nir_swir: list[np.ndarray]) -> np
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     """``mask`` grown by ``radius`` pixels (a square)."""
-    if radius <= 0:
-        return mask.copy()
-    return ndimage.maximum_filter(mask.view(np.uint8), size=2 * radius + 1, mode="constant").astype(bool)
+    rows = mask.copy()
+    for s in range(1, radius + 1):  # shifted ORs, rows then columns: a separable square, no data outside
+        rows[s:] |= mask[:-s]
+        rows[:-s] |= mask[s:]
+    out = rows.copy()
+    for s in range(1, radius + 1):
+        out[:, s:] |= rows[:, :-s]
+        out[:, :-s] |= rows[:, s:]
+    return out
