@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from take5_ops.access import public_base_url, public_urls
+from take5_ops.catalog import item_key
 from take5_ops.l1a import intake as l1a_intake
 from take5_ops.l1c import L1CError
 from take5_ops.naming import parse_product_id
@@ -28,6 +29,7 @@ from take5_ops.product import MANIFEST, Product
 from take5_ops.publish import (
     prune_products,
     publish_product,
+    unpublish_product,
     read_manifest,
     update_collection,
     update_root_catalog,
@@ -172,11 +174,15 @@ def l2a_gate(buckets: Buckets, site: SiteConfig) -> tuple[bool, str]:
 
 def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = None) -> dict:
     """Bring the site's L2A series up to date (:func:`take5_ops.l2a.chain.run_l2a`); its ``to_publish``
-    entries are ``{"product": ...}`` items for :func:`publish`."""
+    entries are ``{"product": ...}`` items for :func:`publish`. Published L2A products the series no
+    longer gives (``removed``) are taken off the distribution bucket."""
     from take5_ops.l2a.chain import run_l2a as run
 
     done = run(buckets.work, buckets.aux, buckets.dist, site, progress=progress)
     done["to_publish"] = [{"product": p} for p in done["to_publish"]]
+    for name in done["removed"]:  # e.g. too cloudy after a replay: off every listing
+        if buckets.dist.exists(item_key(site.site_id, name)):
+            unpublish_product(buckets.dist, site, name, public_urls(public_base_url(buckets.dist)))
     return done
 
 

@@ -253,21 +253,30 @@ def update_root_catalog(dist: Store) -> bool:
 
 def withdraw_product(work: Store, dist: Store, site: SiteConfig, name: str,
                      url_for: Callable[[str], str] | None = None) -> dict:
-    """Withdraw a published product: it leaves every listing, then its files go.
+    """Withdraw a published product for good: the withdrawal record ``withdrawn/<SITE>/<NAME>.json`` in
+    the work bucket (no later run publishes it again), then :func:`unpublish_product`.
 
-    Order: the withdrawal record ``withdrawn/<SITE>/<NAME>.json`` in the work
-    bucket (no later run publishes it again); the collection and Metalinks
-    without it; ``catalog.json``; the pages; then its Item and its files.
     Every step is idempotent: a rerun after a failure completes the withdrawal.
+    Returns ``{"name", "unlinked", "removed": [keys]}``.
+    """
+    site_id = site.site_id
+    record = {"site_id": site_id, "name": name, "withdrawn_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if not work.exists(withdrawn_key(site_id, name)):
+        work.put_bytes(withdrawn_key(site_id, name), json.dumps(record, sort_keys=True).encode(), "application/json")
+    return unpublish_product(dist, site, name, url_for)
+
+
+def unpublish_product(dist: Store, site: SiteConfig, name: str, url_for: Callable[[str], str] | None = None) -> dict:
+    """Take a product off the distribution bucket: it leaves every listing, then its files go.
+
+    Order: the collection and Metalinks without it; ``catalog.json``; the pages; then its Item and
+    its files. Used by :func:`withdraw_product` and for L2A products a replay no longer produces.
     Returns ``{"name", "unlinked", "removed": [keys]}``.
     """
     from take5_ops.website import update_pages
 
     site_id = site.site_id
     key = item_key(site_id, name)
-    record = {"site_id": site_id, "name": name, "withdrawn_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    if not work.exists(withdrawn_key(site_id, name)):
-        work.put_bytes(withdrawn_key(site_id, name), json.dumps(record, sort_keys=True).encode(), "application/json")
     linked = f"./{name}/{name}.json" in item_links(read_json(dist, collection_key(site_id)) or {})
     update_collection(dist, site, [], url_for, withdrawn=[key])
     update_root_catalog(dist)
@@ -279,5 +288,6 @@ def withdraw_product(work: Store, dist: Store, site: SiteConfig, name: str,
     for info in list(dist.list(f"{site_id}/{name}/")):
         dist.delete(info.key)
         removed.append(info.key)
-    log.info("withdrawn %s: %s, %d object(s) removed", name, "unlinked" if linked else "was not linked", len(removed))
+    log.info("unpublished %s: %s, %d object(s) removed", name, "unlinked" if linked else "was not linked",
+             len(removed))
     return {"name": name, "unlinked": linked, "removed": removed}

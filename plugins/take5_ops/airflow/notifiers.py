@@ -18,30 +18,65 @@ from airflow.sdk import BaseNotifier
 log = logging.getLogger(__name__)
 
 
-def failure_message(context, to: list[str], sender: str) -> EmailMessage:
-    """Subject ``[take5] <dag_id>.<task_id> failed``; the reason, the run and its link, text and HTML."""
+def alert_message(subject: str, intro: str, rows: list[tuple[str, str]], link: str, to: list[str],
+                  sender: str) -> EmailMessage:
+    """An alert: ``subject``, a sentence, a table of ``rows`` and the DAG run link, as text and HTML."""
     from datetime import datetime
 
-    from take5_ops.sla import run_url, ui_base_url
-
-    ti = context["ti"]
-    dag_id, run_id = ti.dag_id, ti.run_id
-    task = ti.task_id + (f"[{ti.map_index}]" if getattr(ti, "map_index", -1) >= 0 else "")
-    reason = str(context.get("exception") or "unknown (see the task log)")
-    link = run_url(ui_base_url(), dag_id, run_id)
-    rows = [("DAG", dag_id), ("task", task), ("run", run_id), ("try", str(getattr(ti, "try_number", "?"))),
-            ("reason", reason), ("DAG run", link)]
     msg = EmailMessage()
-    msg["Subject"] = f"[take5] {dag_id}.{task} failed: {reason.splitlines()[0][:120] if reason else ''}"
+    msg["Subject"] = subject
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["Date"] = format_datetime(datetime.now(UTC))
-    msg.set_content("\n".join(f"{k}: {v}" for k, v in rows) + "\n")
-    cells = "".join(f"<tr><th align=\"left\">{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows[:-1])
-    msg.add_alternative(f"<html><body><p>A take5 task failed.</p><table border=\"1\" cellpadding=\"4\" "
+    msg.set_content(intro + "\n\n" + "\n".join(f"{k}: {v}" for k, v in [*rows, ("DAG run", link)]) + "\n")
+    cells = "".join(f"<tr><th align=\"left\">{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    msg.add_alternative(f"<html><body><p>{escape(intro)}</p><table border=\"1\" cellpadding=\"4\" "
                         f"cellspacing=\"0\">{cells}</table><p><a href=\"{escape(link)}\">{escape(link)}</a></p>"
                         "</body></html>\n", subtype="html")
     return msg
+
+
+def _run_link(ti) -> str:
+    from take5_ops.sla import run_url, ui_base_url
+
+    return run_url(ui_base_url(), ti.dag_id, ti.run_id)
+
+
+def failure_message(context, to: list[str], sender: str) -> EmailMessage:
+    """Subject ``[take5] <dag_id>.<task_id> failed``; the reason, the run and its link, text and HTML."""
+    ti = context["ti"]
+    task = ti.task_id + (f"[{ti.map_index}]" if getattr(ti, "map_index", -1) >= 0 else "")
+    reason = str(context.get("exception") or "unknown (see the task log)")
+    rows = [("DAG", ti.dag_id), ("task", task), ("run", ti.run_id), ("try", str(getattr(ti, "try_number", "?"))),
+            ("reason", reason)]
+    subject = f"[take5] {ti.dag_id}.{task} failed: {reason.splitlines()[0][:120] if reason else ''}"
+    return alert_message(subject, "A take5 task failed.", rows, _run_link(ti), to, sender)
+
+
+def _deliver(contacts, what: str, build) -> bool:
+    """Send ``build(to, sender)`` to ``contacts`` and the ops list over ``smtp_default`` (with the
+    mailer's retries); never raises; True when sent."""
+    from take5_ops.airflow.mailer import connection_mailer, ops_list
+
+    try:
+        to = sorted(set(contacts) | set(ops_list()))
+        if not to:
+            log.warning("%s not e-mailed: no contacts and no ops list", what)
+            return False
+        mailer = connection_mailer()
+        sent = mailer.deliver(build(to, mailer.sender))
+    except Exception as exc:  # an alert must never fail its task
+        log.warning("%s not e-mailed: %s: %s", what, type(exc).__name__, exc)
+        return False
+    if not sent.ok:
+        log.warning("%s not e-mailed after %d attempts: %s", what, sent.attempts, sent.error)
+    return sent.ok
+
+
+def send_alert(contacts, subject: str, intro: str, rows: list[tuple[str, str]], ti) -> bool:
+    """E-mail an alert about the running task ``ti`` to ``contacts`` and the ops list; True when sent."""
+    return _deliver(contacts, subject, lambda to, sender: alert_message(subject, intro, rows, _run_link(ti), to,
+                                                                         sender))
 
 
 class TaskFailureNotifier(BaseNotifier):
@@ -54,21 +89,9 @@ class TaskFailureNotifier(BaseNotifier):
         self.contacts = tuple(contacts)
 
     def notify(self, context) -> None:
-        from take5_ops.airflow.mailer import connection_mailer, ops_list
         from take5_ops.airflow.tasks import EarlierFailures
 
         if isinstance(context.get("exception"), EarlierFailures):
             log.info("not e-mailed: %s", context["exception"])
             return
-        try:
-            to = sorted(set(self.contacts) | set(ops_list()))
-            if not to:
-                log.warning("task failure not e-mailed: no contacts and no ops list")
-                return
-            mailer = connection_mailer()
-            sent = mailer.deliver(failure_message(context, to, mailer.sender))
-        except Exception as exc:  # a callback must never raise
-            log.warning("task failure not e-mailed: %s: %s", type(exc).__name__, exc)
-            return
-        if not sent.ok:
-            log.warning("task failure not e-mailed after %d attempts: %s", sent.attempts, sent.error)
+        _deliver(self.contacts, "task failure", lambda to, sender: failure_message(context, to, sender))

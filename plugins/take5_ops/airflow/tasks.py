@@ -98,6 +98,13 @@ def l2a(site: dict) -> list[dict]:
              len(done["to_publish"]))
     for name, reason in done["skipped"].items():
         log.error("L2A date skipped: %s: %s", name, reason)
+    if done["skipped"]:
+        from take5_ops.airflow.notifiers import send_alert
+
+        config = _site(site)
+        send_alert(config.sla.contacts, f"[take5] {config.site_id}: L2A skipped {len(done['skipped'])} date(s)",
+                   "These L1C products could not be used by the L2A; the series went on without them.",
+                   sorted(done["skipped"].items()), get_current_context()["ti"])
     return done["to_publish"]
 
 

@@ -4,7 +4,7 @@ Held per strip as an :class:`xarray.Dataset` (``reflectance(band, y, x)``
 float32, NaN where empty; ``date(y, x)`` float32 days since :data:`EPOCH`, NaN
 where empty). Stored between dates as ONE GeoTIFF, the *state file*: 5 int16
 bands (XS1, XS2, XS3, SWIR reflectance x 10000, then DATE in days since
-:data:`EPOCH`), no-data -10000, 512 x 512 tiles, DEFLATE (level 1); tags
+:data:`EPOCH`), no-data -10000, 512 x 512 tiles, ZSTD (level 1, horizontal predictor); tags
 ``TAKE5_STATE_VERSION``, ``SITE_ID``, ``AOT`` (last estimate), ``ACQUIRED``.
 Written strip by strip in row order with no timestamp: same content, same bytes.
 """
@@ -32,7 +32,8 @@ NODATA = -10000
 MAX_AGE_DAYS = 90  # a composite pixel not seen clear for longer is dropped
 STATE_BANDS = (*BANDS, "DATE")
 PROFILE = dict(driver="GTiff", count=len(STATE_BANDS), dtype="int16", nodata=NODATA, tiled=True,
-               blockxsize=512, blockysize=512, compress="deflate", predictor=2, zlevel=1, interleave="band")
+               blockxsize=512, blockysize=512, compress="zstd", predictor=2, zstd_level=1, interleave="band",
+               num_threads="ALL_CPUS")  # ZSTD 1: 3 x quicker than DEFLATE 1 to write, 1.4 x to read, 3 % larger
 
 
 class L2AStateError(ValueError):
@@ -44,11 +45,15 @@ def day_number(moment: datetime | date) -> int:
     return ((moment.date() if isinstance(moment, datetime) else moment) - EPOCH).days
 
 
+def dataset(reflectance: np.ndarray, dates: np.ndarray) -> xr.Dataset:
+    """A composite strip from its arrays (not copied): ``reflectance`` (band, y, x) and ``dates`` (y, x)."""
+    return xr.Dataset({"reflectance": (("band", "y", "x"), reflectance), "date": (("y", "x"), dates)},
+                      coords={"band": list(BANDS)})
+
+
 def empty(rows: int, width: int) -> xr.Dataset:
     """An empty composite strip."""
-    return xr.Dataset({"reflectance": (("band", "y", "x"), np.full((len(BANDS), rows, width), np.nan, np.float32)),
-                       "date": (("y", "x"), np.full((rows, width), np.nan, np.float32))},
-                      coords={"band": list(BANDS)})
+    return dataset(np.full((len(BANDS), rows, width), np.nan, np.float32), np.full((rows, width), np.nan, np.float32))
 
 
 def age(comp: xr.Dataset, day: int) -> np.ndarray:
@@ -60,12 +65,21 @@ def update(comp: xr.Dataset, reflectance: np.ndarray, clear: np.ndarray, day: in
            max_age: int = MAX_AGE_DAYS) -> xr.Dataset:
     """The composite after a date: ``clear`` pixels take ``reflectance`` (band, y, x) and ``day``; the others
     keep their value while younger than ``max_age`` days, else become empty."""
-    keep = xr.DataArray(age(comp, day) <= max_age, dims=("y", "x"))
-    now = xr.DataArray(clear, dims=("y", "x"))
-    new = xr.DataArray(reflectance, dims=("band", "y", "x"), coords={"band": list(BANDS)})
-    refl = xr.where(now, new, comp["reflectance"].where(keep)).transpose("band", "y", "x")
-    return xr.Dataset({"reflectance": refl.astype(np.float32),
-                       "date": xr.where(now, np.float32(day), comp["date"].where(keep)).astype(np.float32)})
+    keep = comp["date"].where(age(comp, day) <= max_age)  # NaN where dropped
+    refl = comp["reflectance"].where(keep.notnull()).transpose("band", "y", "x").values.astype(np.float32)
+    np.copyto(refl, reflectance, where=clear)
+    dates = keep.values.astype(np.float32)
+    dates[clear] = day
+    return dataset(refl, dates)
+
+
+def scaled(reflectance: np.ndarray) -> np.ndarray:
+    """``reflectance`` x 10000 as int16 (rounded, clipped to -9999 .. 32767), :data:`NODATA` where NaN."""
+    v = reflectance * np.float32(1e4)
+    np.rint(v, out=v)
+    np.clip(v, -9999, 32767, out=v)
+    v[np.isnan(v)] = NODATA
+    return v.astype(np.int16)
 
 
 class StateReader:
@@ -103,15 +117,13 @@ class StateReader:
             data = self.ds.read(window=Window(0, row0, self.ds.width, rows))
         except RasterioError as exc:
             raise L2AStateError(f"{self.path}: cannot read rows {row0}..{row0 + rows} ({exc})") from None
-        comp = empty(rows, self.ds.width)
-        missing = data == NODATA
-        refl = data[:4].astype(np.float32) * np.float32(1e-4)
-        refl[missing[:4] | missing[4][None]] = np.nan
+        no_date = data[4] == NODATA
+        refl = data[:4].astype(np.float32)
+        refl *= np.float32(1e-4)
+        refl[(data[:4] == NODATA) | no_date] = np.nan
         dates = data[4].astype(np.float32)
-        dates[missing[4]] = np.nan
-        comp["reflectance"].values[:] = refl
-        comp["date"].values[:] = dates
-        return comp
+        dates[no_date] = np.nan
+        return dataset(refl, dates)
 
     def close(self) -> None:
         self.ds.close()
@@ -132,11 +144,9 @@ class StateWriter:
             self.ds.set_band_description(k, name)
 
     def write(self, comp: xr.Dataset, row0: int) -> None:
-        refl = comp["reflectance"].values
         dates = comp["date"].values
         out = np.empty((len(STATE_BANDS),) + dates.shape, np.int16)
-        out[:4] = np.clip(np.rint(np.nan_to_num(refl, nan=NODATA * 1e-4) * 1e4), -9999, 32767)
-        out[:4][np.isnan(refl)] = NODATA
+        out[:4] = scaled(comp["reflectance"].values)
         out[4] = np.where(np.isnan(dates), NODATA, np.nan_to_num(dates)).astype(np.int16)
         self.ds.write(out, window=Window(0, row0, dates.shape[1], dates.shape[0]))
 

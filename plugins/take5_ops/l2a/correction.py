@@ -27,8 +27,10 @@ def terms(c: smac.Coefficients, angles: Angles, heights, aot) -> tuple[np.ndarra
 
 def invert(toa: np.ndarray, path: np.ndarray, trans: np.ndarray, albedo: np.ndarray) -> np.ndarray:
     """Surface reflectance from TOA ``toa`` and the terms of :func:`terms` (broadcast together)."""
-    r = toa - path
-    return r / (trans + r * albedo)
+    r = np.subtract(toa, path)
+    d = r * albedo
+    d += trans
+    return np.divide(r, d, out=r)
 
 
 class Correction:
@@ -41,12 +43,15 @@ class Correction:
 
     def surface(self, toa: np.ndarray, row0: int) -> np.ndarray:
         """Surface reflectance (band, y, x) float32 of the TOA strip ``toa`` starting at grid row ``row0``."""
-        f = self.factor
-        rows, width = toa.shape[1:]
-        r0, r1 = row0 // f, (row0 + rows - 1) // f + 1
         out = np.empty(toa.shape, np.float32)
         for k, band_terms in enumerate(self.terms):
-            full = [np.repeat(np.repeat(t[r0:r1], f, axis=0), f, axis=1)[row0 - r0 * f:row0 - r0 * f + rows, :width]
-                    for t in band_terms]
-            out[k] = invert(toa[k], *full)
+            out[k] = invert(toa[k], *(spread(t, self.factor, row0, *toa.shape[1:]) for t in band_terms))
         return out
+
+
+def spread(coarse: np.ndarray, f: int, row0: int, rows: int, width: int) -> np.ndarray:
+    """Cells of ``coarse`` (``f`` x ``f`` pixels each) spread over rows ``row0`` .. ``row0 + rows`` and the
+    first ``width`` columns of the fine grid."""
+    r0 = row0 // f
+    cols = np.repeat(coarse[r0:(row0 + rows - 1) // f + 1], f, axis=1)[:, :width]
+    return cols[np.arange(row0, row0 + rows) // f - r0]

@@ -32,10 +32,11 @@ import rasterio
 from rasterio.windows import Window
 
 from take5_ops import cog
+from take5_ops.l1c import GDAL_ENV
 from take5_ops.l1c_metadata import REFLECTANCE_NODATA
 from take5_ops.l2a import aot as aot_mod
 from take5_ops.l2a import composite, masks, shadows
-from take5_ops.l2a.correction import Correction, coefficients
+from take5_ops.l2a.correction import Correction, coefficients, spread
 from take5_ops.l2a.inputs import (
     BANDS,
     L2AInputError,
@@ -52,6 +53,7 @@ STACK_ASSETS = ("XS1", "XS3", "SWIR")
 STRIP = 512  # rows; a multiple of COARSE and of the state file's tiles
 COARSE = 8  # coarse cell (pixels) of the DEM terms and the shadow search
 HALO = masks.CORR_SIZE // 2
+CORR_BLOCK = 256  # columns: the correlation test skips blocks with no flagged pixel
 CLOUD_DILATION = 4  # pixels
 SHADOW_DILATION = 1  # pixels
 AOT_LATTICE = 4  # AOT sample: one pixel in AOT_LATTICE x AOT_LATTICE
@@ -84,7 +86,8 @@ class DateResult:
 def _read(ds, row0: int, rows: int) -> np.ndarray:
     """Reflectance (float32, NaN for no-data) of rows of an int16 x 10000 band."""
     data = ds.read(1, window=Window(0, row0, ds.width, rows))
-    out = data.astype(np.float32) * np.float32(1e-4)
+    out = data.astype(np.float32)
+    out *= np.float32(1e-4)
     out[data == REFLECTANCE_NODATA] = np.nan
     return out
 
@@ -95,13 +98,6 @@ def _coarse_sum(a: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
     pad = np.zeros((-(-h // f) * f, shape[1] * f), np.float32)
     pad[:h, :w] = a
     return pad.reshape(pad.shape[0] // f, f, shape[1], f).sum(axis=(1, 3))
-
-
-def _fine(c: np.ndarray, f: int, row0: int, rows: int, width: int) -> np.ndarray:
-    """Coarse cells spread over rows ``row0`` .. ``row0 + rows`` of the fine grid."""
-    r0 = row0 // f
-    block = c[r0:(row0 + rows - 1) // f + 1]
-    return np.repeat(np.repeat(block, f, axis=0), f, axis=1)[row0 - r0 * f:row0 - r0 * f + rows, :width]
 
 
 class _Scene:
@@ -128,6 +124,7 @@ def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, rec
     day = composite.day_number(inp.acquired)
     name = inp.pid.product_name("L2A")
     with ExitStack() as opened:
+        opened.enter_context(rasterio.Env(**GDAL_ENV))  # a small block cache: every block is read at most twice
         state = composite.StateReader(prior, site) if prior is not None else None
         if state is not None:
             opened.callback(state.close)
@@ -234,17 +231,34 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
 
 def _correlated(green, comp_green, stack, lo, hi, c, flagged) -> np.ndarray:
     """Flagged pixels whose 7 x 7 neighbourhood (green, rows ``lo:hi``, core ``c``) correlates with the
-    composite or with a recent date."""
+    composite or with a recent date. Computed only on the column blocks holding pixels still to test."""
     out = np.zeros(flagged.shape, bool)
+    width = flagged.shape[1]
     for k in range(1 + len(stack)):
         todo = flagged & ~out
         if not todo.any():
             break
         other = comp_green if k == 0 else _read(stack[k - 1]["XS1"], lo, hi - lo)
-        corr = masks.local_correlation(green, other)[c]
-        with np.errstate(invalid="ignore"):
-            out |= todo & (corr > masks.CORR_MIN)
+        for c0, c1 in _column_runs(todo, CORR_BLOCK):
+            a0, a1 = max(0, c0 - HALO), min(width, c1 + HALO)
+            corr = masks.local_correlation(green[:, a0:a1], other[:, a0:a1])[c, c0 - a0:c1 - a0]
+            with np.errstate(invalid="ignore"):
+                out[:, c0:c1] |= todo[:, c0:c1] & (corr > masks.CORR_MIN)
     return out
+
+
+def _column_runs(mask: np.ndarray, block: int) -> list[tuple[int, int]]:
+    """(first, end) columns of the runs of consecutive ``block``-column blocks where ``mask`` has a pixel."""
+    width = mask.shape[1]
+    hit = np.logical_or.reduceat(mask.any(axis=0), np.arange(0, width, block))
+    runs, start = [], None
+    for b, h in enumerate([*hit, False]):
+        if h and start is None:
+            start = b * block
+        elif not h and start is not None:
+            runs.append((start, min(b * block, width)))
+            start = None
+    return runs
 
 
 def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -274,8 +288,8 @@ def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[n
     beyond_c = shadows.outside_zone(valid_c < 0.5, steps)
     for row0 in range(0, g.height, STRIP):
         core = slice(row0, min(row0 + STRIP, g.height))
-        inside[core] = _fine(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core]
-        outside[core] = _fine(beyond_c, COARSE, row0, core.stop - row0, g.width) & scene.dark[core] \
+        inside[core] = spread(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core]
+        outside[core] = spread(beyond_c, COARSE, row0, core.stop - row0, g.width) & scene.dark[core] \
             & ~scene.changed[core]
     inside = masks.dilate(inside, SHADOW_DILATION) & scene.valid & ~cloud
     outside = masks.dilate(outside, SHADOW_DILATION) & scene.valid & ~cloud & ~inside
@@ -289,8 +303,7 @@ def _write_strip(rasters, sr, scene, cloud, shadow, shadow_out, topo, aot, row0,
     window = Window(0, row0, width, rows)
     valid = scene.valid[core]
     for k, b in enumerate(BANDS):
-        v = np.nan_to_num(sr[k] * 1e4, nan=REFLECTANCE_NODATA)
-        out = np.clip(np.rint(v), -9999, 32767).astype(np.int16)
+        out = composite.scaled(sr[k])
         out[~valid] = REFLECTANCE_NODATA
         rasters[f"SRE_{b}"].write(out, 1, window=window)
     cl, sh, so = cloud[core], shadow[core], shadow_out[core]
@@ -298,7 +311,7 @@ def _write_strip(rasters, sr, scene, cloud, shadow, shadow_out, topo, aot, row0,
     clm = ((cl | sh | so) * 1 + cl * 2 + (scene.mono[core] & cl) * CLM_MONO + (scene.multi[core] & cl) * CLM_MULTI
            + ext * CLM_EXT + sh * CLM_SHADOW + so * CLM_OUTSIDE).astype(np.uint8)
     mg2 = (scene.water[core] * MG2_WATER + cl * MG2_CLOUD + scene.snow[core] * MG2_SNOW + (sh | so) * MG2_SHADOW
-           ).astype(np.uint8) | _fine(topo, COARSE, row0, rows, width)
+           ).astype(np.uint8) | spread(topo, COARSE, row0, rows, width)
     for key, data in (("CLM", clm), ("MG2", mg2)):
         data[~valid] = 0
         rasters[key].write(data, 1, window=window)
