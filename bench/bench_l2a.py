@@ -81,10 +81,16 @@ def run(site: str = "FrancePornic", work: Path | None = None) -> list[dict]:
     return [
         {"measure": "L2A per full scene (6600² grid, nominal: prior state + 1 stack date, 9 COGs + quicklook)",
          "value": f"{r['seconds']:.1f} s", "target": "≤ 40 s", "comparison": "120 s in the 2015 production",
-         "ok": r["seconds"] <= 40},
+         "ok": r["seconds"] <= 40, "seconds": r["seconds"], "product": product_folder(out)},
         {"measure": "L2A peak memory (ru_maxrss)", "value": f"{r['peak_mb']:.0f} MB", "target": "≤ 3 GB",
          "comparison": f"cloud cover {r['cloud_cover']:.0%}, AOT {r['aot']:.2f}", "ok": r["peak_mb"] <= 3072},
     ]
+
+
+def product_folder(out: Path) -> Path | None:
+    """The L2A product folder written in ``out`` (``None`` when the date was too cloudy)."""
+    done = sorted(out.glob("*_L2A_*/manifest.json"))
+    return done[-1].parent if done else None
 
 
 def table(rows: list[dict]) -> str:

@@ -13,12 +13,16 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_l1c  # noqa: E402
+import bench_l2a  # noqa: E402
+import bench_l2a_replay  # noqa: E402
+import bench_publish  # noqa: E402
 import dag_parse  # noqa: E402
 
 METHOD = """How: `bench/bench_l1c.py` simulates one full-size scene (6000 × 6000 L1A,
@@ -26,14 +30,29 @@ FrancePornic's 6600 × 6600 grid; the simulation is not timed), runs
 `gdalwarp -rpc -to RPC_DEM=… -r bilinear -co TILED=YES -co COMPRESS=DEFLATE
 -multi -wo NUM_THREADS=2` on it (GDAL's exact RPC+DEM transformer, as gdalwarp
 uses by default with a DEM), then the whole L1C processor in a fresh process
-(`ru_maxrss` of the children for the peak memory). `bench/dag_parse.py` sums
-the parse durations printed by `airflow dags report` on `dags/`.
+(`ru_maxrss` of the children for the peak memory). `bench/bench_l2a.py`
+simulates two consecutive full-size dates and makes their L1C, then times the
+second date's L2A in a fresh process with the first date's state as its prior
+(nominal mode). `bench/bench_l2a_replay.py` replays a whole series of 30
+full-size dates through the L2A chain (local buckets; the dates are the two
+L1C products re-dated every 5 days). `bench/bench_publish.py` publishes the L2A
+product of `bench_l2a` to a moto S3 server and uploads the same files with a
+bare boto3 `upload_file` to the same server, alternating, best of 3.
+`bench/dag_parse.py` sums the parse durations printed by `airflow dags report`
+on `dags/`.
 """
 
-SECTIONS = (
-    ("Level 1C", bench_l1c.run),
-    ("DAG parsing", dag_parse.run),
-)
+
+def sections(work: Path):
+    """(title, rows) of every benchmark, in order: the publication one uses the L2A product and the
+    L1C + L2A processing times measured before it."""
+    l1c = bench_l1c.run(work=work / "l1c")
+    yield "Level 1C", l1c
+    l2a = bench_l2a.run(work=work / "l2a")
+    yield "Level 2A", l2a + bench_l2a_replay.run(work=work / "l2a")
+    yield "Publication", bench_publish.run(work / "publish", processing_seconds=l1c[0]["seconds"] + l2a[0]["seconds"],
+                                           product_folder=l2a[0]["product"])
+    yield "DAG parsing", dag_parse.run()
 
 
 def machine() -> str:
@@ -67,11 +86,14 @@ def render(results: list[tuple[str, list[dict]]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument("--work", type=Path, help="folder for the benchmarks' inputs, kept and reused "
+                        "(default: a temporary folder)")
     args = parser.parse_args()
     results = []
-    for title, run in SECTIONS:
-        print(f"benchmark: {title} ...", flush=True)
-        results.append((title, run()))
+    with tempfile.TemporaryDirectory(prefix="take5-bench-") as tmp:
+        for title, rows in sections(args.work or Path(tmp)):
+            print(f"benchmark: {title} done", flush=True)
+            results.append((title, rows))
     text = render(results)
     args.out.write_text(text)
     print(text)
