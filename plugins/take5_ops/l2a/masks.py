@@ -111,3 +111,11 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
         out[:, s:] |= rows[:, :-s]
         out[:, :-s] |= rows[:, s:]
     return out
+
+
+def grow(seed: np.ndarray, into: np.ndarray, steps: int) -> np.ndarray:
+    """``seed`` grown ``steps`` times by one pixel (8 neighbours), only into ``into`` pixels."""
+    out = seed.copy()
+    for _ in range(steps):
+        out = (dilate(out, 1) & into) | seed
+    return out

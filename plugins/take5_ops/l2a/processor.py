@@ -56,6 +56,7 @@ HALO = masks.CORR_SIZE // 2
 CORR_BLOCK = 256  # columns: the correlation test skips blocks with no flagged pixel
 CLOUD_DILATION = 4  # pixels
 SHADOW_DILATION = 1  # pixels
+SHADOW_EDGE = int(__import__('os').environ.get('SE', 6))  # pixels
 AOT_LATTICE = 4  # AOT sample: one pixel in AOT_LATTICE x AOT_LATTICE
 AOT_MAX_AGE = 30  # days: composite pixels old enough to have changed are not used for the AOT
 TOO_CLOUDY = 0.9
@@ -291,6 +292,8 @@ def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[n
         inside[core] = spread(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core]
         outside[core] = spread(beyond_c, COARSE, row0, core.stop - row0, g.width) & scene.dark[core] \
             & ~scene.changed[core]
+    edge = scene.dim & ~scene.changed & ~cloud  # shadow edges: dimmed pixels next to a shadow
+    inside, outside = masks.grow(inside, edge, SHADOW_EDGE), masks.grow(outside, edge, SHADOW_EDGE)
     inside = masks.dilate(inside, SHADOW_DILATION) & scene.valid & ~cloud
     outside = masks.dilate(outside, SHADOW_DILATION) & scene.valid & ~cloud & ~inside
     return inside, outside
