@@ -68,6 +68,22 @@ def test_local_correlation():
     assert np.isnan(masks.local_correlation(a, np.full_like(a, 0.3))).all()  # flat: undefined
 
 
+def test_dilate_and_grow():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(2)
+    mask = rng.random((60, 45)) < 0.03
+    for radius in (1, 4):  # a square, nothing outside the array: as scipy's maximum filter
+        assert (masks.dilate(mask, radius) == ndimage.maximum_filter(mask, size=2 * radius + 1, mode="constant")).all()
+    seed = np.zeros((5, 40), bool)
+    seed[2, 0] = True
+    into = np.zeros_like(seed)
+    into[2, :30] = True  # a dimmed line from the seed
+    into[:, 35:] = True  # dimmed, but not connected to the seed
+    grown = masks.grow(seed, into, 8)
+    assert grown[2, :9].all() and grown.sum() == 9  # 8 pixels along the line, nothing else
+
+
 def test_composite_update_keeps_drops_and_later_dates():
     comp = composite.empty(1, 3)
     comp["reflectance"].values[:] = 0.1
@@ -81,6 +97,8 @@ def test_composite_update_keeps_drops_and_later_dates():
     refl = out["reflectance"].values[:, 0]
     assert refl[:, 0] == pytest.approx([0.3] * 4) and refl[:, 1] == pytest.approx([0.1] * 4)
     assert np.isnan(refl[:, 2]).all()
+    scaled = composite.scaled(np.array([0.1234, np.nan, 5.0, -2.0], np.float32))  # the state's int16 encoding
+    assert scaled.dtype == np.int16 and scaled.tolist() == [1234, composite.NODATA, 32767, -9999]
 
 
 def test_shadow_offsets_point_away_from_the_sun():

@@ -56,7 +56,7 @@ HALO = masks.CORR_SIZE // 2
 CORR_BLOCK = 256  # columns: the correlation test skips blocks with no flagged pixel
 CLOUD_DILATION = 4  # pixels
 SHADOW_DILATION = 1  # pixels
-SHADOW_EDGE = int(__import__('os').environ.get('SE', 6))  # pixels
+SHADOW_EDGE = COARSE  # pixels: shadows grow this far into dimmed pixels (edges finer than the zone's grid)
 AOT_LATTICE = 4  # AOT sample: one pixel in AOT_LATTICE x AOT_LATTICE
 AOT_MAX_AGE = 30  # days: composite pixels old enough to have changed are not used for the AOT
 TOO_CLOUDY = 0.9
@@ -84,12 +84,27 @@ class DateResult:
                 "aot_source": self.aot_source, "product": self.product.name if self.product else None}
 
 
-def _read(ds, row0: int, rows: int) -> np.ndarray:
-    """Reflectance (float32, NaN for no-data) of rows of an int16 x 10000 band."""
+def _read(ds, row0: int, rows: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Reflectance (float32, NaN for no-data) of rows of an int16 x 10000 band, into ``out`` if given."""
     data = ds.read(1, window=Window(0, row0, ds.width, rows))
-    out = data.astype(np.float32)
-    out *= np.float32(1e-4)
+    out = np.multiply(data, np.float32(1e-4), out=out, dtype=np.float32)
     out[data == REFLECTANCE_NODATA] = np.nan
+    return out
+
+
+def _read_bands(bands, row0: int, rows: int) -> np.ndarray:
+    """Reflectance (band, y, x) of rows of the date's bands."""
+    out = np.empty((len(bands), rows, bands[0].width), np.float32)
+    for k, ds in enumerate(bands):
+        _read(ds, row0, rows, out[k])
+    return out
+
+
+def _bits(*flags: tuple[np.ndarray, int]) -> np.ndarray:
+    """A uint8 bit mask from (boolean array, bit value) pairs."""
+    out = np.zeros(flags[0][0].shape, np.uint8)
+    for mask, bit in flags:
+        out |= mask.view(np.uint8) * np.uint8(bit)
     return out
 
 
@@ -167,7 +182,7 @@ def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, rec
             for row0 in range(0, g.height, STRIP):
                 rows = min(STRIP, g.height - row0)
                 core = slice(row0, row0 + rows)
-                toa = np.stack([_read(ds, row0, rows) for ds in bands])
+                toa = _read_bands(bands, row0, rows)
                 sr = final.surface(toa, row0)
                 comp = state.read(row0, rows) if state else composite.empty(rows, g.width)
                 clear = scene.valid[core] & ~cloud[core] & ~shadow_all[core]
@@ -195,7 +210,7 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         lo, hi = max(0, row0 - HALO), min(g.height, row0 + rows + HALO)
         c = slice(row0 - lo, row0 - lo + rows)
         core = slice(row0, row0 + rows)
-        toa = np.stack([_read(ds, lo, hi - lo) for ds in bands])
+        toa = _read_bands(bands, lo, hi - lo)
         sr = prov.surface(toa, lo)
         comp_ds = state.read(lo, hi - lo) if state else composite.empty(hi - lo, g.width)
         comp = comp_ds["reflectance"].values
@@ -266,7 +281,8 @@ def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[n
     """Cloud shadows: dimmed pixels inside the geometric shadow zone of the detected clouds, darkened ones
     inside the zone where clouds outside the image can cast theirs. A darkening a recent date saw too
     (a surface change) does not steer the altitude search, and is a shadow only inside the zone of a
-    detected cloud."""
+    detected cloud. Both shadows then grow into the connected dimmed pixels around them (edges finer than
+    the coarse zone)."""
     g = site.grid
     shape = (-(-g.height // COARSE), -(-g.width // COARSE))
     cells = COARSE * COARSE
@@ -287,13 +303,15 @@ def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[n
     steps = shadows.offsets(site, inp.angles, COARSE * g.resolution)
     zone_c = masks.dilate(shadows.shadow_zone(cloud_c, dark_c, ref_c > 0.5, steps), 1)
     beyond_c = shadows.outside_zone(valid_c < 0.5, steps)
+    edge, edge_out = np.zeros_like(cloud), np.zeros_like(cloud)  # dimmed pixels a shadow may grow into
     for row0 in range(0, g.height, STRIP):
         core = slice(row0, min(row0 + STRIP, g.height))
+        beyond = spread(beyond_c, COARSE, row0, core.stop - row0, g.width)
         inside[core] = spread(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core]
-        outside[core] = spread(beyond_c, COARSE, row0, core.stop - row0, g.width) & scene.dark[core] \
-            & ~scene.changed[core]
-    edge = scene.dim & ~scene.changed & ~cloud  # shadow edges: dimmed pixels next to a shadow
-    inside, outside = masks.grow(inside, edge, SHADOW_EDGE), masks.grow(outside, edge, SHADOW_EDGE)
+        outside[core] = beyond & scene.dark[core] & ~scene.changed[core]
+        edge[core] = scene.dim[core] & ~scene.changed[core] & ~cloud[core]
+        edge_out[core] = edge[core] & beyond
+    inside, outside = masks.grow(inside, edge, SHADOW_EDGE), masks.grow(outside, edge_out, SHADOW_EDGE)
     inside = masks.dilate(inside, SHADOW_DILATION) & scene.valid & ~cloud
     outside = masks.dilate(outside, SHADOW_DILATION) & scene.valid & ~cloud & ~inside
     return inside, outside
@@ -311,10 +329,10 @@ def _write_strip(rasters, sr, scene, cloud, shadow, shadow_out, topo, aot, row0,
         rasters[f"SRE_{b}"].write(out, 1, window=window)
     cl, sh, so = cloud[core], shadow[core], shadow_out[core]
     ext = cl & ~scene.cloud[core]
-    clm = ((cl | sh | so) * 1 + cl * 2 + (scene.mono[core] & cl) * CLM_MONO + (scene.multi[core] & cl) * CLM_MULTI
-           + ext * CLM_EXT + sh * CLM_SHADOW + so * CLM_OUTSIDE).astype(np.uint8)
-    mg2 = (scene.water[core] * MG2_WATER + cl * MG2_CLOUD + scene.snow[core] * MG2_SNOW + (sh | so) * MG2_SHADOW
-           ).astype(np.uint8) | spread(topo, COARSE, row0, rows, width)
+    clm = _bits((cl | sh | so, 1), (cl, 2), (scene.mono[core] & cl, CLM_MONO), (scene.multi[core] & cl, CLM_MULTI),
+                (ext, CLM_EXT), (sh, CLM_SHADOW), (so, CLM_OUTSIDE))
+    mg2 = _bits((scene.water[core], MG2_WATER), (cl, MG2_CLOUD), (scene.snow[core], MG2_SNOW), (sh | so, MG2_SHADOW)) \
+        | spread(topo, COARSE, row0, rows, width)
     for key, data in (("CLM", clm), ("MG2", mg2)):
         data[~valid] = 0
         rasters[key].write(data, 1, window=window)
