@@ -17,6 +17,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench_l1c import table
+
 ROOT = Path(__file__).resolve().parents[1]
 DATES = (datetime(2015, 4, 24, 10, 34, 50, tzinfo=UTC), datetime(2015, 4, 29, 10, 34, 50, tzinfo=UTC))
 
@@ -91,12 +93,6 @@ def product_folder(out: Path) -> Path | None:
     """The L2A product folder written in ``out`` (``None`` when the date was too cloudy)."""
     done = sorted(out.glob("*_L2A_*/manifest.json"))
     return done[-1].parent if done else None
-
-
-def table(rows: list[dict]) -> str:
-    lines = ["| measure | value | target | for comparison |", "|---|---|---|---|"]
-    lines += [f"| {r['measure']} | {r['value']} | {r['target']} | {r['comparison']} |" for r in rows]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_l1c  # noqa: E402
 import bench_l2a  # noqa: E402
 
 DATES = 30
@@ -114,4 +115,4 @@ if __name__ == "__main__":
     parser.add_argument("--site", default="FrancePornic")
     parser.add_argument("--work", type=Path, help="folder kept between runs (the inputs are reused)")
     args = parser.parse_args()
-    print(bench_l2a.table(run(args.site, args.work)))
+    print(bench_l1c.table(run(args.site, args.work)))

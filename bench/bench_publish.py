@@ -35,6 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_l1c  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = "FrancePornic"
 ACQUIRED = datetime(2015, 4, 29, 11, 0, 11, tzinfo=UTC)
@@ -217,12 +221,6 @@ def run(work: Path | None = None, rounds: int = 3, processing_seconds: float | N
     return rows
 
 
-def table(rows: list[dict]) -> str:
-    lines = ["| measure | value | target | for comparison |", "|---|---|---|---|"]
-    lines += [f"| {r['measure']} | {r['value']} | {r['target']} | {r['comparison']} |" for r in rows]
-    return "\n".join(lines)
-
-
 def main_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, help="folder kept between runs (the product is reused)")
@@ -233,4 +231,4 @@ def main_args() -> argparse.Namespace:
 
 if __name__ == "__main__":
     args = main_args()
-    print(table(run(args.work, args.rounds, args.processing_seconds)))
+    print(bench_l1c.table(run(args.work, args.rounds, args.processing_seconds)))

@@ -21,7 +21,7 @@ from conftest import SITE_CONFIGS
 from take5_ops.pipeline import Buckets
 from take5_ops.sla.state import journal_prefix, mail_error_key
 from test_sla import deliver, pid, publish_l1c, utc
-from test_sla_email import Inbox
+from test_sla_email import smtp  # noqa: F401  (the aiosmtpd fixture)
 
 PORNIC, ALSACE = "FrancePornic", "FranceAlsace"  # Alsace never delivers: a quiet site
 OPS = "ops-list@example.org"
@@ -47,19 +47,6 @@ def bag(configs):
     assert bag.import_errors == {} and sorted(bag.dags) == ["take5_FranceAlsace", "take5_FrancePornic",
                                                             "take5_sla_monitor"]
     return bag
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-    from conftest import free_port
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
 
 
 def closed_port() -> int:

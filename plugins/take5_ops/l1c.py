@@ -11,9 +11,6 @@ leaves nothing half written; the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -39,7 +36,7 @@ from take5_ops.l1c_metadata import (
 )
 from take5_ops.naming import ProductId, match_product_id, parse_product_id
 from take5_ops.ortho import warp_strips
-from take5_ops.product import Product, ProductFile
+from take5_ops.product import Product, ProductFile, write_folder
 from take5_ops.quicklook import write_quicklook
 from take5_ops.radiometry import calibration
 from take5_ops.siteconfig import SiteConfig
@@ -131,19 +128,12 @@ def process_l1c(
     pid, meta = read_l1a(l1a_dir, site.site_id)
     check_dem(dem_path, site.grid.crs)
     name = pid.product_name("L1C")
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_root))
-    try:
+
+    def build(work: Path) -> Product:
         with rasterio.Env(**GDAL_ENV):
-            product = _write_product(work, name, pid, meta, Path(l1a_dir), Path(dem_path), site, delivered_at, report)
-        final = out_root / name
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(work, final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+            return _write_product(work, name, pid, meta, Path(l1a_dir), Path(dem_path), site, delivered_at, report)
+
+    product = write_folder(out_root, name, build)
     report(1.0, f"{name} written")
     return product
 

@@ -9,9 +9,13 @@ opening a raster.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from take5_ops.storage import sha256_file
 
@@ -85,3 +89,21 @@ class Product:
             if f.asset == asset:
                 return f
         raise KeyError(f"{self.name}: no asset {asset!r}")
+
+
+def write_folder(out_root: Path, name: str, build: Callable[[Path], Product]) -> Product:
+    """Run ``build(folder)`` in a hidden folder beside ``out_root/<name>``, then move it into place:
+    a failure leaves no half-written product (and the previous one, if any, untouched)."""
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_root))
+    try:
+        product = build(work)
+        final = out_root / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return product

@@ -18,9 +18,6 @@ rasters in forward mode); the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -45,7 +42,7 @@ from take5_ops.l2a.inputs import (
     read_stack,
 )
 from take5_ops.l2a.product import AOT_SCALE, FILES, write_product
-from take5_ops.product import Product
+from take5_ops.product import Product, write_folder
 from take5_ops.siteconfig import SiteConfig
 
 STACK_DEPTH = 3
@@ -342,15 +339,4 @@ def _write_strip(rasters, sr, scene, cloud, shadow, shadow_out, topo, aot, row0,
 
 def _write_folder(out_root: Path, name: str, inp, site, rasters, aot, stats) -> Product:
     """Build the product folder aside and move it into place (a failed run leaves nothing half written)."""
-    out_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_root))
-    try:
-        product = write_product(work, name, inp, site, rasters, aot, stats)
-        final = out_root / name
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(work, final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return product
+    return write_folder(out_root, name, lambda work: write_product(work, name, inp, site, rasters, aot, stats))
