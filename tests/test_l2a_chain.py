@@ -198,3 +198,19 @@ def test_operator_replay_from_a_date(campaign, s3_buckets):
     assert run_l2a(b.work, b.aux, b.dist, site)["processed"] == 9
     assert {i.key: b.work.head(i.key).sha256 for i in b.work.list(f"l2a/{SITE}/") if i.key.endswith(".tif")} == states
     assert forget_l2a(b.work, SITE, dates[-1]) == 1
+
+
+def test_redelivered_date_replays_from_its_date_only(campaign, tmp_path):
+    """On local folders (``take5 run-site``'s stores)."""
+    site = campaign["site"]
+    b = with_l1c(Buckets.local(*(tmp_path / role for role in ("l1a", "aux", "work", "dist"))), campaign)
+    run_l2a(b.work, b.aux, b.dist, site)
+    names = sorted(campaign["l1c"])
+    # the eighth date is delivered again (a later DELIVERY.OK): its L1C manifest changes
+    product, folder = campaign["l1c"][names[7]]
+    again = Product.from_dict({**product.to_dict(),
+                               "properties": {**product.properties, "take5:delivered_at": "2015-06-01T02:13:00Z"}})
+    upload_product(b.work, again, folder)
+    done = run_l2a(b.work, b.aux, b.dist, site)
+    assert done["processed"] == 2  # the eighth and ninth dates; the window and the first dates are untouched
+    assert run_l2a(b.work, b.aux, b.dist, site)["processed"] == 0

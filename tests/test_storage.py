@@ -141,3 +141,17 @@ def test_same_server(s3_buckets, s3_endpoint):
     a = s3_buckets["work"]
     assert a.same_server(S3Store.from_endpoint("take5-any", s3_endpoint))
     assert not a.same_server(LocalStore("/tmp"))
+
+
+def test_local_store_writes_report_their_sha256(tmp_path):
+    """What an upload returns is what a HEAD tells (the L2A chain records it and checks it later)."""
+    import hashlib
+
+    from take5_ops.storage import LocalStore
+
+    store = LocalStore(tmp_path / "bucket")
+    src = tmp_path / "f.bin"
+    src.write_bytes(b"state" * 1000)
+    info = store.upload(src, "a/f.bin")
+    assert info.sha256 == hashlib.sha256(src.read_bytes()).hexdigest() == store.head("a/f.bin").sha256
+    assert store.put_bytes("a/g.json", b"{}").sha256 == hashlib.sha256(b"{}").hexdigest()

@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -304,11 +304,12 @@ class LocalStore(Store):
         return self._info(dest, key)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> ObjectInfo:
-        return self._atomic_write(key, lambda f: f.write(data))
+        return replace(self._atomic_write(key, lambda f: f.write(data)), sha256=hashlib.sha256(data).hexdigest())
 
     def upload(self, path: Path, key: str, content_type: str | None = None, sha256: str | None = None) -> ObjectInfo:
+        h = hashlib.sha256()
+
         def write(f):
-            h = hashlib.sha256()
             with open(path, "rb") as fin:
                 for chunk in iter(lambda: fin.read(CHUNK), b""):
                     h.update(chunk)
@@ -316,7 +317,7 @@ class LocalStore(Store):
             if sha256 is not None and h.hexdigest() != sha256:
                 raise StoreError(f"{self.url}: checksum mismatch writing {key!r}")
 
-        return self._atomic_write(key, write)
+        return replace(self._atomic_write(key, write), sha256=h.hexdigest())
 
     def copy_from(self, src: Store, key: str, dst_key: str | None = None) -> ObjectInfo:
         if isinstance(src, LocalStore):
