@@ -45,6 +45,14 @@ from take5_ops.storage import sha256_file
 STRIP_ROWS = 512
 RESAMPLING = Resampling.bilinear
 GDAL_ENV = {"GDAL_CACHEMAX": 256 << 20, "GDAL_NUM_THREADS": "ALL_CPUS"}  # bytes: "256" (MB) slows overview reads 100x
+
+
+def local_env() -> rasterio.Env:
+    """The GDAL settings of the processors, for local files only: no cloud session (rasterio would
+    otherwise look up AWS credentials, and log it, for every file it opens)."""
+    from rasterio.session import DummySession
+
+    return rasterio.Env(session=DummySession(), **GDAL_ENV)
 Progress = Callable[[float, str], None]
 
 
@@ -130,7 +138,7 @@ def process_l1c(
     name = pid.product_name("L1C")
 
     def build(work: Path) -> Product:
-        with rasterio.Env(**GDAL_ENV):
+        with local_env():
             return _write_product(work, name, pid, meta, Path(l1a_dir), Path(dem_path), site, delivered_at, report)
 
     product = write_folder(out_root, name, build)

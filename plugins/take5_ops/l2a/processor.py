@@ -29,7 +29,7 @@ import rasterio
 from rasterio.windows import Window
 
 from take5_ops import cog
-from take5_ops.l1c import GDAL_ENV
+from take5_ops.l1c import local_env
 from take5_ops.l1c_metadata import REFLECTANCE_NODATA
 from take5_ops.l2a import aot as aot_mod
 from take5_ops.l2a import composite, masks, shadows
@@ -137,7 +137,7 @@ def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, rec
     day = composite.day_number(inp.acquired)
     name = inp.pid.product_name("L2A")
     with ExitStack() as opened:
-        opened.enter_context(rasterio.Env(**GDAL_ENV))  # a small block cache: every block is read at most twice
+        opened.enter_context(local_env())  # a small block cache: every block is read at most twice
         state = composite.StateReader(prior, site) if prior is not None else None
         if state is not None:
             opened.callback(state.close)
