@@ -115,8 +115,8 @@ def render_page(overview: Overview, *, airflow_url: str, public_url: str) -> str
         f'<div class="card{" bad" if k == "breached" and t[k] else " warn" if k == "at_risk" and t[k] else ""}">'
         f'<b data-testid="total-{k}">{t[k]}</b>{escape(LABELS[k])}</div>' for k in COUNTS)
     head = "".join(f"<th>{escape(LABELS[k])}</th>" for k in COUNTS) + "<th>links</th>"
-    body, problems = [], []
-    for r in overview.sites:
+    body, idle, problems = [], [], []
+    for r in sorted(overview.sites, key=lambda r: (-r.breached, -r.at_risk, r.site_id)):
         dag = f"{airflow_url}/dags/{quote('take5_' + r.site_id, safe='')}"
         dist = f"{public_url}/{quote(site_page_key(r.site_id), safe='/')}"
         cells = []
@@ -126,9 +126,11 @@ def render_page(overview: Overview, *, airflow_url: str, public_url: str) -> str
                 text += f" ({r.history_days}/{r.init_days} d)"
             cells.append(f'<td data-site="{escape(r.site_id)}" data-col="{k}">{escape(text)}</td>')
         error = f' <span class="muted" title="{escape(r.error)}">(unreadable)</span>' if r.error else ""
-        body.append(f'<tr><td title="{escape(r.name)}">{escape(r.site_id)}{error}</td>{"".join(cells)}'
-                    f'<td><a target="_top" href="{escape(dag)}">DAG</a> · '
-                    f'<a target="_blank" href="{escape(dist)}">distribution</a></td></tr>')
+        active = r.received or r.published or r.waiting_l2a or r.error or r.problems
+        (body if active else idle).append(
+            f'<tr><td title="{escape(r.name)}">{escape(r.site_id)}{error}</td>{"".join(cells)}'
+            f'<td><a target="_top" href="{escape(dag)}">DAG</a> · '
+            f'<a target="_blank" href="{escape(dist)}">distribution</a></td></tr>')
         problems += [(r.site_id, p) for p in r.problems]
     body.append('<tr class="total"><td>campaign</td>' + "".join(f"<td>{t[k]}</td>" for k in COUNTS) + "<td></td></tr>")
     problems.sort(key=lambda sp: (sp[1]["status"] != "breached", sp[1]["due"], sp[0]))
@@ -137,6 +139,8 @@ def render_page(overview: Overview, *, airflow_url: str, public_url: str) -> str
                    f'<td>{escape(_days(p["days"]))}</td></tr>' for s, p in problems)
     problem_table = (f"<table><tr><th>site</th><th>product</th><th>level</th><th>status</th><th>deadline (UTC)</th>"
                      f"<th></th></tr>{rows}</table>" if problems else '<p class="muted">none</p>')
+    idle_box = (f'<details data-testid="idle-sites"><summary>{len(idle)} sites without any delivery yet</summary>'
+                f'<table><tr><th>site</th>{head}</tr>{"".join(idle)}</table></details>' if idle else "")
     mail = "".join(f"<li>{escape(e.get('site_id', '?'))}: since {escape(str(e.get('failed_at')))}: "
                    f"{escape(e['error'])}</li>" for e in overview.mail_errors)
     mail_box = (f'<div class="alert" data-testid="mail-errors"><b>E-mails not sent</b><ul>{mail}</ul></div>'
@@ -151,5 +155,6 @@ Target: every product on the distribution server {overview.delivery_days} days a
 <div><h2>Latency, acquisition to publication</h2>{latency_chart(overview)}<p>{_within(overview)}</p></div></div>
 <h2>Products at risk or breached</h2>{problem_table}
 <h2>Sites</h2><table data-testid="sites"><tr><th>site</th>{head}</tr>{"".join(body)}</table>
+{idle_box}
 </body></html>
 """
