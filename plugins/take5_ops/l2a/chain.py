@@ -42,7 +42,6 @@ from take5_ops.storage import Store, StoreError, holds, read_json
 
 log = logging.getLogger(__name__)
 
-BACKWARD_DONE = "backward"
 STATE_MEDIA_TYPE = "image/tiff"
 
 
@@ -201,7 +200,7 @@ def _intact(work: Store, site_id: str, rec: Record) -> bool:
 class Walk:
     """What one call of :func:`run_l2a` did."""
 
-    processed: list[str] = field(default_factory=list)  # step prefixes run now
+    processed: int = 0  # steps run now
     skipped: dict[str, str] = field(default_factory=dict)  # L1C name -> reason, newly skipped
     records: dict[str, Record] = field(default_factory=dict)  # step prefix -> record, every live step
 
@@ -230,8 +229,8 @@ def _run_step(ctx: _Inputs, site: SiteConfig, seg: series.Segment, step: series.
                            state_sha256=prev.state_sha256) if prev else dict(state_key=None)
             return Record(**base, outcome=SKIPPED, reason=str(exc), **carried)
         state = ctx.work.upload(tmp / "state.tif", prefix + ".tif", content_type=STATE_MEDIA_TYPE)
-        rec = Record(**base, outcome=BACKWARD_DONE if out_dir is None else (TOO_CLOUDY if result.too_cloudy
-                                                                              else PUBLISHED),
+        outcome = series.BACKWARD if out_dir is None else TOO_CLOUDY if result.too_cloudy else PUBLISHED
+        rec = Record(**base, outcome=outcome,
                      state_key=prefix + ".tif", state_size=state.size, state_sha256=state.sha256,
                      result=result.to_dict())
         if result.too_cloudy and out_dir is not None:
@@ -258,7 +257,7 @@ def _walk_segment(ctx: _Inputs, site: SiteConfig, seg: series.Segment, l1c: dict
         if rec is None or rec.fingerprint != fp or not _intact(ctx.work, site.site_id, rec):
             rec = _run_step(ctx, site, seg, step, prev, recent[:STACK_DEPTH], fp)
             ctx.work.put_bytes(prefix + ".json", rec.to_json(), "application/json")  # the checkpoint
-            walk.processed.append(prefix)
+            walk.processed += 1
             if rec.outcome == SKIPPED:
                 walk.skipped[step.name] = rec.reason
         walk.records[prefix] = rec
@@ -269,16 +268,20 @@ def _walk_segment(ctx: _Inputs, site: SiteConfig, seg: series.Segment, l1c: dict
         advance(f"{step.phase} {step.acquired:%Y-%m-%d}")
 
 
+def _l2a_name(l1c_name: str) -> str:
+    return parse_product_name(l1c_name)[0].product_name("L2A")
+
+
 def _status(site: SiteConfig, segs: list[series.Segment], walk: Walk) -> dict:
     is_open, message = series.gate(segs)
     dates = {}
     for seg in segs:
         for t, name in seg.dates:
-            dates[f"{t:%Y-%m-%d}"] = {"outcome": WAITING, "name": name.replace("_L1C_", "_L2A_"),
+            dates[f"{t:%Y-%m-%d}"] = {"outcome": WAITING, "name": _l2a_name(name),
                                       "reason": seg.describe(), "cloud_cover": None}
     for rec in walk.records.values():
         if rec.phase == series.FORWARD:
-            dates[rec.acquired[:10]] = {"outcome": rec.outcome, "name": rec.l1c.replace("_L1C_", "_L2A_"),
+            dates[rec.acquired[:10]] = {"outcome": rec.outcome, "name": _l2a_name(rec.l1c),
                                         "reason": rec.reason, "cloud_cover": rec.result.get("cloud_cover")}
     last = segs[-1] if segs else None
     return {"site_id": site.site_id, "gate": "open" if is_open else "closed", "message": message,
@@ -375,5 +378,5 @@ def run_l2a(work: Store, aux: Store, dist: Store, site: SiteConfig, *, progress=
             product = read_manifest(work, site.site_id, rec.product)
             if not published_as_processed(dist, product):
                 to_publish.append(product.to_dict())
-    return {"gate": "open" if is_open else "closed", "message": message, "processed": len(walk.processed),
+    return {"gate": "open" if is_open else "closed", "message": message, "processed": walk.processed,
             "skipped": walk.skipped, "to_publish": to_publish, "removed": removed}
