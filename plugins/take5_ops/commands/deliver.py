@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
+
+from take5_ops.commands.buckets import add_bucket_arguments, bucket_from_args
 
 
 def register(sub) -> None:
@@ -15,9 +16,7 @@ def register(sub) -> None:
         "DELIVERY.OK to the delivery bucket, files first and DELIVERY.OK last.",
     )
     p.add_argument("root", type=Path, help="folder laid out like the delivery bucket")
-    p.add_argument("--bucket", default=os.environ.get("TAKE5_L1A_BUCKET", "take5-l1a"))
-    p.add_argument("--endpoint", default=os.environ.get("TAKE5_S3_ENDPOINT"),
-                   help="S3 endpoint URL (default: $TAKE5_S3_ENDPOINT, else AWS)")
+    add_bucket_arguments(p, "l1a")
     p.add_argument("--product", action="append", default=[],
                    help="only this PRODUCT_ID (repeatable)")
     p.set_defaults(func=run)
@@ -26,9 +25,8 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from take5_ops.l1a.upload import delivery_folders, upload_delivery
     from take5_ops.progress import Progress
-    from take5_ops.storage import S3Store
 
-    store = S3Store.from_endpoint(args.bucket, args.endpoint)
+    store = bucket_from_args(args)
     folders = [f for f in delivery_folders(args.root) if not args.product or f.name in args.product]
     with Progress(len(folders), "deliver") as bar:
         for folder in folders:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import date
-from pathlib import Path
+
+from take5_ops.commands.buckets import add_bucket_arguments, bucket_from_args
 
 
 def register(sub) -> None:
@@ -23,20 +23,16 @@ def register(sub) -> None:
                        help="only the L2A series: replay it (from --from, else from its start) at the next run")
     p.add_argument("--from", dest="since", type=date.fromisoformat, metavar="YYYY-MM-DD",
                    help="with --l2a: replay from this acquisition date on")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--work", type=Path, help="local work folder (as take5 run-site uses)")
-    where.add_argument("--endpoint", default=os.environ.get("TAKE5_S3_ENDPOINT"), help="S3 endpoint URL")
-    p.add_argument("--bucket", default=os.environ.get("TAKE5_WORK_BUCKET", "take5-work"), help="work bucket")
+    add_bucket_arguments(p, "work", local="work")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from take5_ops.reprocess import forget, forget_l2a
-    from take5_ops.storage import LocalStore, S3Store
 
     if args.since and not args.l2a:
         raise ValueError("--from goes with --l2a")
-    work = LocalStore(args.work) if args.work else S3Store.from_endpoint(args.bucket, args.endpoint)
+    work = bucket_from_args(args, local="work")
     if args.l2a:
         n = forget_l2a(work, args.site, args.since)
         print(f"{n} L2A step(s) of {args.site} forgotten: the next run replays the series"

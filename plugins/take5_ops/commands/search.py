@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from pathlib import Path
+
+from take5_ops.commands.buckets import add_bucket_arguments, bucket_from_args
 
 
 def add_query_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,10 +17,7 @@ def add_query_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cloud", type=float, metavar="PERCENT",
                    help="maximum cloud cover (L2A's; an L1C takes its L2A's; unknown = excluded)")
     p.add_argument("--bbox", metavar="W,S,E,N", help="lon/lat box the product footprint must intersect (write --bbox=W,... when W < 0)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--dist", type=Path, help="local distribution folder (take5 run-site --out)")
-    where.add_argument("--endpoint", default=os.environ.get("TAKE5_S3_ENDPOINT"), help="S3 endpoint URL")
-    p.add_argument("--bucket", default=os.environ.get("TAKE5_DIST_BUCKET", "take5-dist"), help="distribution bucket")
+    add_bucket_arguments(p, "dist", local="dist")
 
 
 def query_from_args(args: argparse.Namespace):
@@ -34,14 +31,8 @@ def query_from_args(args: argparse.Namespace):
 
 
 def dist_store(args: argparse.Namespace):
-    """The distribution store the options name: ``--dist`` folder or the S3 bucket."""
-    from take5_ops.storage import LocalStore, S3Store
-
-    if args.dist is not None:
-        if not args.dist.is_dir():
-            raise ValueError(f"--dist {args.dist}: no such folder")
-        return LocalStore(args.dist)
-    return S3Store.from_endpoint(args.bucket, args.endpoint)
+    """The distribution store the options name: ``--dist`` folder (``take5 run-site --out``) or the S3 bucket."""
+    return bucket_from_args(args, local="dist")
 
 
 def register(sub) -> None:

@@ -1,0 +1,31 @@
+"""The options that name one bucket of the chain, shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def add_bucket_arguments(p: argparse.ArgumentParser, role: str, local: str | None = None) -> None:
+    """``--endpoint`` (``$TAKE5_S3_ENDPOINT``) and ``--bucket`` (``$TAKE5_<ROLE>_BUCKET``, else
+    ``take5-<role>``); with ``local``, a ``--<local> DIR`` folder laid out like the bucket instead of S3."""
+    where = p.add_mutually_exclusive_group() if local else p
+    if local:
+        where.add_argument(f"--{local}", type=Path, help=f"local {role} folder (as take5 run-site uses)")
+    where.add_argument("--endpoint", default=os.environ.get("TAKE5_S3_ENDPOINT"),
+                       help="S3 endpoint URL (default: $TAKE5_S3_ENDPOINT, else AWS)")
+    p.add_argument("--bucket", default=os.environ.get(f"TAKE5_{role.upper()}_BUCKET", f"take5-{role}"),
+                   help=f"{role} bucket")
+
+
+def bucket_from_args(args: argparse.Namespace, local: str | None = None):
+    """The store the options name: the ``--<local>`` folder (which must exist) or the S3 bucket."""
+    from take5_ops.storage import LocalStore, S3Store
+
+    folder = getattr(args, local) if local else None
+    if folder is not None:
+        if not folder.is_dir():
+            raise ValueError(f"--{local} {folder}: no such folder")
+        return LocalStore(folder)
+    return S3Store.from_endpoint(args.bucket, args.endpoint)
