@@ -6,12 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv run stop test bench system-deps freeze clean
+.PHONY: help venv run stop test test-unit lint bench system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
 	@echo "make stop   - stop the stack started by make run"
-	@echo "make test   - install, then run the whole test suite"
+	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite"
+	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
+	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -40,8 +42,15 @@ run: venv
 stop:
 	@$(PY) scripts/stack.py stop
 
-test: venv system-deps
+lint: venv
+	$(VENV)/bin/ruff check plugins dags tests bench scripts
+	PYTHONPATH=plugins $(VENV)/bin/lint-imports
+
+test: lint system-deps
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+test-unit: venv
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: venv system-deps
 	$(PY) bench/run.py --out BENCHMARKS.md

@@ -16,16 +16,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ACQUIRED = datetime(2015, 4, 29, 11, 0, 11, tzinfo=timezone.utc)
+ACQUIRED = datetime(2015, 4, 29, 11, 0, 11, tzinfo=UTC)
 
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from take5_ops.l1c import process_l1c
+from take5_ops.l1c.processor import process_l1c
 from take5_ops.siteconfig import load_site_config
 site = load_site_config(sys.argv[1])
 t = time.perf_counter()

@@ -26,7 +26,7 @@ PREPARE = """
 import sys
 from datetime import datetime
 from pathlib import Path
-from take5_ops.l1c import process_l1c
+from take5_ops.l1c.processor import process_l1c
 from take5_ops.sim import simulate_product
 from take5_ops.siteconfig import load_site_config
 site, work = load_site_config(sys.argv[1]), Path(sys.argv[3])

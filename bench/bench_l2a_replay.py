@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_l1c  # noqa: E402
-import bench_l2a  # noqa: E402
+import bench_l1c
+import bench_l2a
 
 DATES = 30
 CHILD = """
@@ -46,7 +46,7 @@ print(json.dumps({"seconds": time.perf_counter() - t, "processed": done["process
 def redate(src: Path, when: datetime, root: Path):
     """A copy of the L1C folder ``src`` acquired at ``when`` (files hard-linked, MTD and manifest rewritten)."""
     from take5_ops.naming import ProductId, parse_product_name
-    from take5_ops.product import MANIFEST, Product, ProductFile
+    from take5_ops.products.product import MANIFEST, Product, ProductFile
 
     old = Product.from_json((src / MANIFEST).read_bytes())
     pid = parse_product_name(src.name)[0]
@@ -71,7 +71,7 @@ def redate(src: Path, when: datetime, root: Path):
 
 def prepare(site_path: Path, work: Path) -> tuple[Path, Path, Path]:
     """The local buckets (work with 30 L1C products, aux with the DEM, an empty dist)."""
-    from take5_ops.pipeline import upload_product
+    from take5_ops.products.workspace import upload_product
     from take5_ops.storage import LocalStore
 
     sources = bench_l2a.prepare(site_path, work)

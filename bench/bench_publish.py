@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_l1c  # noqa: E402
+import bench_l1c
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = "FrancePornic"
@@ -66,12 +66,13 @@ RASTERS = {"SRE_XS1": ("int16", 900, 300, 40, -10000), "SRE_XS2": ("int16", 800,
 
 
 def make_product(site, out: Path):
-    """Write (once) a full-size L2A product folder; return its :class:`~take5_ops.product.Product`."""
+    """Write (once) a full-size L2A product folder; return its :class:`~take5_ops.products.product.Product`."""
     from pyproj import Transformer
-    from take5_ops import cog
+
     from take5_ops.naming import ProductId
-    from take5_ops.product import MANIFEST, Product, ProductFile
-    from take5_ops.quicklook import write_quicklook
+    from take5_ops.products import cog
+    from take5_ops.products.product import MANIFEST, Product, ProductFile
+    from take5_ops.products.quicklook import write_quicklook
 
     pid = ProductId(ACQUIRED, 2, site.site_id)
     name = pid.product_name("L2A")
@@ -149,8 +150,9 @@ def time_bare(endpoint: str, folder: Path, bucket: str) -> float:
 def time_ours(endpoint: str, site, product, folder: Path, suffix: str) -> tuple[float, float]:
     """Seconds of ``upload_product`` to a fresh work bucket, then of ``publish`` + ``update_catalog`` into a
     fresh distribution bucket (server-side copies, verification, Item, collection, Metalinks, pages)."""
-    from take5_ops.pipeline import Buckets, publish, update_catalog, upload_product
-    from take5_ops.storage import S3Store
+    from take5_ops.pipeline import publish, update_catalog
+    from take5_ops.products.workspace import upload_product
+    from take5_ops.storage import Buckets, S3Store
 
     work = S3Store.from_endpoint(f"work-{suffix}", endpoint)
     stores = {role: S3Store(work.client, f"{role}-{suffix}") for role in ("l1a", "aux", "dist")}
@@ -169,8 +171,7 @@ def run(work: Path | None = None, rounds: int = 3, processing_seconds: float | N
         product_folder: Path | None = None) -> list[dict]:
     """Time both uploads of a product folder (``product_folder``, e.g. the L2A benchmark's real product,
     else a synthetic full-size one made once in ``work``) on one moto server; return the benchmark rows."""
-    from take5_ops.product import MANIFEST, Product
-
+    from take5_ops.products.product import MANIFEST, Product
     from take5_ops.siteconfig import load_site_config
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")

@@ -14,16 +14,16 @@ import platform
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_l1c  # noqa: E402
-import bench_l2a  # noqa: E402
-import bench_l2a_replay  # noqa: E402
-import bench_publish  # noqa: E402
-import dag_parse  # noqa: E402
+import bench_l1c
+import bench_l2a
+import bench_l2a_replay
+import bench_publish
+import dag_parse
 
 METHOD = """How: `bench/bench_l1c.py` simulates one full-size scene (6000 × 6000 L1A,
 FrancePornic's 6600 × 6600 grid; the simulation is not timed), runs
@@ -70,7 +70,7 @@ def render(results: list[tuple[str, list[dict]]]) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine()}.",
+        f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}.",
         "Baselines in the \"for comparison\" column were measured in the same run unless they are 2015 figures.",
         "",
     ]

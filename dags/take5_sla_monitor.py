@@ -8,6 +8,7 @@ judges at another moment (replays, tests); empty: the wall clock.
 from datetime import UTC, datetime
 
 from airflow.sdk import DAG, Param, TriggerRule, task
+
 from take5_ops.airflow import sla
 from take5_ops.airflow.factory import configs_folder
 

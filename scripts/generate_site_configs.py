@@ -203,7 +203,7 @@ SITES: tuple[tuple[str, str, str, str, float, float, str, str | None], ...] = (
 
 def utm_zone(lon: float, lat: float) -> int:
     """WGS84 UTM zone number of a point, with the Norway (32V) and Svalbard (31X-37X) exceptions."""
-    zone = min(int(math.floor((lon + 180.0) / 6.0)) + 1, 60)
+    zone = min(math.floor((lon + 180.0) / 6.0) + 1, 60)
     if 56.0 <= lat < 64.0 and 3.0 <= lon < 12.0:
         return 32
     if 72.0 <= lat < 84.0 and 0.0 <= lon < 42.0:

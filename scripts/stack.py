@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +28,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from take5_ops.storage.buckets import bucket_names, env_name
+
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 BIN = Path(sys.executable).parent
@@ -34,7 +37,7 @@ PIDFILE = VAR / "stack.pid"
 S3_PORT = int(os.environ.get("TAKE5_S3_PORT", "9000"))
 SMTP_PORT = int(os.environ.get("TAKE5_SMTP_PORT", "2525"))
 API_PORT = int(os.environ.get("TAKE5_API_PORT", "8080"))
-BUCKETS = {"l1a": "take5-l1a", "aux": "take5-aux", "work": "take5-work", "dist": "take5-dist"}
+BUCKETS = bucket_names()  # the one rule (take5_ops.storage.buckets): TAKE5_<ROLE>_BUCKET, else take5-<role>
 DEMO_SITES = os.environ.get("TAKE5_DEMO_SITES", "AustraliaLitchfield,FrancePornic,SouthAfricaMoorreesburg").split(",")
 DEMO_WEEKS = int(os.environ.get("TAKE5_DEMO_WEEKS", "6"))
 DEMO_SIZE = int(os.environ.get("TAKE5_DEMO_SIZE", "1000"))
@@ -73,7 +76,7 @@ def stack_env() -> dict[str, str]:
             "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "take5@localhost"},
         }),
     )
-    env.update({f"TAKE5_{role.upper()}_BUCKET": name for role, name in BUCKETS.items()})
+    env.update({env_name(role): name for role, name in BUCKETS.items()})
     # SLA (docs/sla.md): the weekly digest and failed tasks go to the ops list; the demo campaign runs
     # on today's dates, long after the real campaign's end (2015-09-15): quiet sites are watched without end
     env.setdefault("TAKE5_OPS_LIST", "take5-ops@localhost")
@@ -103,7 +106,7 @@ class Stack:
 
     def spawn(self, name: str, cmd: list[str], logfile: Path) -> subprocess.Popen:
         logfile.parent.mkdir(parents=True, exist_ok=True)
-        out = open(logfile, "ab")
+        out = open(logfile, "ab")  # noqa: SIM115 (held by the child process for its lifetime)
         proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.children.append((name, proc))
@@ -125,25 +128,25 @@ class Stack:
         from take5_ops.storage import LocalStore, copy_tree
 
         os.environ.update({k: self.env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
-        for role, store in self.stores().items():
+        for store in self.stores().values():
             store.client.create_bucket(Bucket=store.bucket)
             snapshot = VAR / "s3" / store.bucket
             if snapshot.is_dir():
                 n = copy_tree(LocalStore(snapshot), store)
                 log(f"restored {n} objects into s3://{store.bucket}")
-        from take5_ops.access import set_public_read
+        from take5_ops.distribution.access import set_public_read
 
         set_public_read(self.stores()["dist"])  # the public reads objects only (docs/distribution.md)
 
     def snapshot_s3(self) -> None:
-        from take5_ops.storage import LocalStore, copy_tree, remove_tree
+        from take5_ops.storage import LocalStore, copy_tree
 
         for store in self.stores().values():
             target = VAR / "s3" / store.bucket
             tmp = target.with_name(target.name + ".new")
-            remove_tree(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
             n = copy_tree(store, LocalStore(tmp))
-            remove_tree(target)
+            shutil.rmtree(target, ignore_errors=True)
             if tmp.exists():
                 tmp.rename(target)
             log(f"saved {n} objects of s3://{store.bucket} to {target.relative_to(ROOT)}")

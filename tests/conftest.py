@@ -1,36 +1,20 @@
-"""Shared fixtures: a real S3-compatible server (moto in server mode, over HTTP)."""
+"""Fixtures of every tier: a real S3-compatible server (moto in server mode, over HTTP), fresh buckets on it,
+a real SMTP server (aiosmtpd), the simulated L2A series. Builders live in ``tests/helpers``."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SITE_CONFIGS = ROOT / "include" / "site_configs"
-BUCKET_NAMES = {"l1a": "take5-l1a", "aux": "take5-aux", "work": "take5-work", "dist": "take5-dist"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+from helpers.l2a_campaign import make_campaign
+from helpers.net import free_port, wait_port
+from helpers.smtp import Inbox
+from take5_ops.storage.buckets import ROLES, default_name
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +55,8 @@ def s3_buckets(s3_endpoint, request):
 
     suffix = f"{abs(hash(request.node.nodeid)) % 10**8:08d}"
     stores = {}
-    for role, name in BUCKET_NAMES.items():
+    for role in ROLES:
+        name = default_name(role)
         store = S3Store.from_endpoint(f"{name}-{suffix}", s3_endpoint)
         store.client.create_bucket(Bucket=store.bucket)
         stores[role] = store
@@ -80,3 +65,24 @@ def s3_buckets(s3_endpoint, request):
         for info in list(store.list()):
             store.delete(info.key)
         store.client.delete_bucket(Bucket=store.bucket)
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on localhost (aiosmtpd) keeping every message: ``.messages``, ``.envelopes``, ``.port``."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """Nine simulated dates of FrancePornic over 40 days, their deliveries and L1C products (helpers.l2a_campaign)."""
+    return make_campaign(tmp_path_factory.mktemp("l2a-chain"))

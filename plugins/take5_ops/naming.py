@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from take5_ops.errors import InvalidProductId
 
 SITE_ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{2,39}")
 PRODUCT_ID_RE = re.compile(
@@ -20,10 +22,6 @@ PRODUCT_NAME_RE = re.compile(
     r"(?P<site>[A-Za-z][A-Za-z0-9]{2,39})_D_V(?P<major>\d+)-(?P<minor>\d+)"
 )
 PRODUCT_VERSION = "V1-0"
-
-
-class InvalidProductId(ValueError):
-    """A name that matches the PRODUCT_ID pattern but holds an impossible date or time."""
 
 
 @dataclass(frozen=True, order=True)
@@ -67,7 +65,7 @@ def parse_product_id(text: str) -> ProductId:
     if m is None:
         raise ValueError(f"{text!r} is not a PRODUCT_ID")
     try:
-        acquired = datetime.strptime(m["date"] + m["time"], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        acquired = datetime.strptime(m["date"] + m["time"], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     except ValueError as exc:
         raise InvalidProductId(f"PRODUCT_ID {text!r}: impossible acquisition date or time ({exc})") from None
     return ProductId(acquired=acquired, instrument=int(m["instrument"]), site_id=m["site"])
@@ -78,5 +76,5 @@ def parse_product_name(text: str) -> tuple[ProductId, str]:
     m = PRODUCT_NAME_RE.fullmatch(text)
     if m is None:
         raise ValueError(f"{text!r} is not a Take5 product name")
-    acquired = datetime.strptime(m["date"] + m["time"], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    acquired = datetime.strptime(m["date"] + m["time"], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     return ProductId(acquired, int(m["instrument"]), m["site"]), m["level"]

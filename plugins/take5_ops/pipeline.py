@@ -13,62 +13,34 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
-from take5_ops.access import public_base_url, public_urls
-from take5_ops.catalog import item_key
-from take5_ops.l1a import intake as l1a_intake
-from take5_ops.l1c import L1CError
-from take5_ops.naming import parse_product_id
-from take5_ops.product import MANIFEST, Product
-from take5_ops.publish import (
+from take5_ops.distribution.access import public_base_url, public_urls
+from take5_ops.distribution.publish import (
     prune_products,
     publish_product,
     unpublish_product,
-    read_manifest,
     update_collection,
     update_root_catalog,
-    work_prefix,
 )
+from take5_ops.distribution.website import update_pages
+from take5_ops.l1a import intake as l1a_intake
+from take5_ops.l1c.processor import L1CError
+from take5_ops.naming import parse_product_id
+from take5_ops.products.workspace import MARKER_ETAG, processed_product, upload_product
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.published import record_first_publications
-from take5_ops.storage import LocalStore, S3Store, Store, StoreError, holds, put_if_changed
-from take5_ops.website import update_pages
+from take5_ops.storage import (
+    Buckets,
+    StoreError,
+    layout,
+)
 
 log = logging.getLogger(__name__)
 
-MARKER_ETAG = "take5:l1a_marker_etag"
-BUCKET_DEFAULTS = {"l1a": "take5-l1a", "aux": "take5-aux", "work": "take5-work", "dist": "take5-dist"}
-
-
-@dataclass
-class Buckets:
-    """The four stores of the chain."""
-
-    l1a: Store
-    aux: Store
-    work: Store
-    dist: Store
-
-    @classmethod
-    def from_env(cls) -> "Buckets":
-        """S3 buckets: ``TAKE5_S3_ENDPOINT`` and ``TAKE5_{L1A,AUX,WORK,DIST}_BUCKET`` (defaults take5-*)."""
-        endpoint = os.environ.get("TAKE5_S3_ENDPOINT") or None
-        first = S3Store.from_endpoint(os.environ.get("TAKE5_L1A_BUCKET", BUCKET_DEFAULTS["l1a"]), endpoint)
-        stores = {"l1a": first}
-        for role in ("aux", "work", "dist"):  # one client: same server, server-side copies
-            stores[role] = S3Store(first.client, os.environ.get(f"TAKE5_{role.upper()}_BUCKET", BUCKET_DEFAULTS[role]))
-        return cls(**stores)
-
-    @classmethod
-    def local(cls, l1a: Path, aux: Path, work: Path, out: Path) -> "Buckets":
-        """Local folders laid out like the buckets (``take5 run-site``)."""
-        return cls(LocalStore(l1a), LocalStore(aux), LocalStore(work), LocalStore(out))
 
 
 def _name(accepted: dict) -> str:
@@ -88,49 +60,22 @@ def intake(buckets: Buckets, site: SiteConfig) -> list[dict]:
     return [a.to_dict() for a in accepted]
 
 
-def _processed(work: Store, site_id: str, name: str, marker_etag: str) -> Product | None:
-    """The product already in the work bucket for this very delivery, with all its files, else ``None``."""
-    prefix = work_prefix(site_id, name)
-    if not work.exists(prefix + MANIFEST):
-        return None
-    try:
-        product = read_manifest(work, site_id, name)
-    except Exception as exc:  # a bad manifest is redone
-        log.warning("%s: %s; reprocessing", work.href(prefix + MANIFEST), exc)
-        return None
-    if product.properties.get(MARKER_ETAG) != marker_etag:
-        return None
-    if all(holds(work, prefix + f.name, f.size, f.sha256) for f in product.files):
-        return product
-    return None
-
-
-def upload_product(work: Store, product: Product, folder: Path) -> None:
-    """Upload a product folder to ``products/<SITE>/<NAME>/``: files already right are skipped,
-    ``manifest.json`` goes last."""
-    prefix = work_prefix(product.site_id, product.name)
-    for f in product.files:
-        if not holds(work, prefix + f.name, f.size, f.sha256):
-            work.upload(folder / f.name, prefix + f.name, content_type=f.media_type, sha256=f.sha256)
-    put_if_changed(work, prefix + MANIFEST, product.to_json(), "application/json")
-
-
 def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
     """Process one accepted delivery to L1C in a temporary folder and upload it to the work bucket.
 
     Skipped when the work bucket already holds the product of this very
     delivery (same ``DELIVERY.OK`` ETag, every file present and right).
     Returns ``{"product": Product.to_dict(), "accepted": accepted}``. An input
-    the processor rejects (:class:`~take5_ops.l1c.L1CError`: retrying cannot
+    the processor rejects (:class:`~take5_ops.l1c.processor.L1CError`: retrying cannot
     help) is quarantined and recorded as rejected before the error goes up.
     """
-    from take5_ops.l1c import process_l1c
+    from take5_ops.l1c.processor import process_l1c
 
     acc = l1a_intake.Accepted.from_dict(accepted)
     if acc.site_id != site.site_id:
         raise ValueError(f"delivery {acc.product_id} is not of site {site.site_id}")
     name = _name(accepted)
-    product = _processed(buckets.work, site.site_id, name, acc.marker_etag)
+    product = processed_product(buckets.work, site.site_id, name, acc.marker_etag)
     if product is not None:
         log.info("L1C %s already in %s for this delivery, skipped", name, buckets.work.url)
         return {"product": product.to_dict(), "accepted": accepted}
@@ -181,7 +126,7 @@ def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = N
     done = run(buckets.work, buckets.aux, buckets.dist, site, progress=progress)
     done["to_publish"] = [{"product": p} for p in done["to_publish"]]
     for name in done["removed"]:  # e.g. too cloudy after a replay: off every listing
-        if buckets.dist.exists(item_key(site.site_id, name)):
+        if buckets.dist.exists(layout.item_key(site.site_id, name)):
             unpublish_product(buckets.dist, site, name, public_urls(public_base_url(buckets.dist)))
     return done
 
@@ -202,7 +147,7 @@ def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], ac
     pages = update_pages(buckets.dist, site.site_id)
     pruned = prune_products(buckets.dist, site.site_id, [p["name"] for p in done if p["item_key"]])
     record_first_publications(buckets.work, site.site_id, [p["name"] for p in done if p["item_key"]],
-                              datetime.now(timezone.utc))
+                              datetime.now(UTC))
     for p in done:
         if p.get("accepted"):
             l1a_intake.record(buckets.work, l1a_intake.Accepted.from_dict(p["accepted"]), "published",

@@ -17,7 +17,7 @@ class Progress:
         self.enabled = force or self.stream.isatty()
         self.start = time.monotonic()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         self._draw("")
         return self
 

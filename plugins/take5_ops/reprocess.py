@@ -16,17 +16,15 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from take5_ops.l1a.intake import ledger_key
 from take5_ops.naming import parse_product_id
-from take5_ops.storage import Store, read_json
+from take5_ops.storage import Store, layout, read_json
 
 log = logging.getLogger(__name__)
 
 
 def forget(work: Store, site_id: str, product_ids: list[str] | None = None) -> list[str]:
     """Make deliveries of ``site_id`` pending again (all of them when ``product_ids`` is None); return them."""
-    prefix = f"ledger/{site_id}/"
-    recorded = sorted(info.key[len(prefix):-len(".json")] for info in work.list(prefix) if info.key.endswith(".json"))
+    recorded = sorted(filter(None, (layout.ledger_product_id(i.key) for i in work.list(layout.ledger_prefix(site_id)))))
     chosen = recorded if product_ids is None else [p for p in product_ids if p in recorded]
     missing = sorted(set(product_ids or ()) - set(recorded))
     if missing:
@@ -34,10 +32,9 @@ def forget(work: Store, site_id: str, product_ids: list[str] | None = None) -> l
     for product_id in chosen:
         pid = parse_product_id(product_id)
         for level in ("L1C", "L2A"):
-            products = f"products/{site_id}/{pid.product_name(level)}/"
-            for info in list(work.list(products)):
+            for info in list(work.list(layout.product_prefix(site_id, pid.product_name(level)))):
                 work.delete(info.key)
-        work.delete(ledger_key(site_id, product_id))
+        work.delete(layout.ledger_key(site_id, product_id))
         log.info("%s: %s is pending again", site_id, product_id)
     return chosen
 
@@ -51,16 +48,17 @@ def forget_l2a(work: Store, site_id: str, since: date | None = None) -> int:
     ``since`` is redone whole.
     """
     removed = 0
-    for info in list(work.list(f"l2a/{site_id}/")):
-        parts = info.key.split("/")
-        if parts[2] not in ("steps", "init") or not info.key.endswith(".json"):
+    for info in list(work.list(layout.l2a_prefix(site_id))):
+        kind = layout.l2a_step_kind(info.key)
+        if kind is None or not info.key.endswith(".json"):
             continue
+        phase, init_start = kind
         if since is not None:
             record = read_json(work, info.key) or {}
             acquired = str(record.get("acquired", "9999"))[:10]
-            if acquired < since.isoformat() and parts[2] == "steps":
+            if acquired < since.isoformat() and phase == "steps":
                 continue
-            if parts[2] == "init" and not _init_reaches(work, f"l2a/{site_id}/init/{parts[3]}/", since):
+            if phase == "init" and not _init_reaches(work, f"{layout.l2a_init_prefix(site_id)}{init_start}/", since):
                 continue
         work.delete(info.key)
         removed += 1

@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from take5_ops.errors import SiteConfigError
 
 try:  # the C loader parses 150 files several times faster
     from yaml import CSafeLoader as _Loader
@@ -22,10 +32,6 @@ except ImportError:  # pragma: no cover
 
 SITE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9]{2,39}$"
 Continent = Literal["Africa", "Antarctica", "Asia", "Europe", "North America", "Oceania", "South America"]
-
-
-class SiteConfigError(ValueError):
-    """A site configuration file is invalid; the message names the file and the fields."""
 
 
 class _Strict(BaseModel):
@@ -55,7 +61,7 @@ class Grid(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _on_lattice(self) -> "Grid":
+    def _on_lattice(self) -> Grid:
         for name in ("ulx", "uly"):
             value = getattr(self, name)
             if abs(value / self.resolution - round(value / self.resolution)) > 1e-6:
@@ -84,7 +90,7 @@ class Sla(_Strict):
     contacts: list[EmailStr] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _order(self) -> "Sla":
+    def _order(self) -> Sla:
         if self.at_risk_days >= self.delivery_days:
             raise ValueError("at_risk_days must be smaller than delivery_days")
         return self

@@ -6,8 +6,9 @@ Plugin apps are not authenticated by Airflow: every route here requires an Airfl
 UI's ``_token`` cookie or a ``Bearer`` token, checked by the auth manager): an anonymous page
 request is redirected to the login page, an anonymous API request gets 401.
 
-Numbers come from the buckets of ``Buckets.from_env()`` (``TAKE5_S3_ENDPOINT``,
-``TAKE5_<ROLE>_BUCKET``) and the site configurations of the DAGs folder
+Numbers come from the buckets the tasks use (:class:`~take5_ops.airflow.hooks.Take5Hook`: the
+``aws_default`` connection, the bucket Variables, else ``TAKE5_<ROLE>_BUCKET``) and the site
+configurations of the DAGs folder
 (``$TAKE5_SITE_CONFIGS``), at ``$TAKE5_SLA_NOW`` or the wall clock, cached
 ``$TAKE5_DASHBOARD_CACHE_SECONDS`` (60) seconds.
 """
@@ -56,17 +57,17 @@ def _configs_folder() -> Path:
 
 def _overview():
     """The numbers, recomputed at most every ``$TAKE5_DASHBOARD_CACHE_SECONDS``."""
-    from take5_ops.access import public_base_url
+    from take5_ops.airflow.hooks import Take5Hook
     from take5_ops.airflow.sla import CAMPAIGN_END_ENV, judged_at, parse_campaign_end
     from take5_ops.dashboard import production_overview
-    from take5_ops.pipeline import Buckets
+    from take5_ops.distribution.access import public_base_url
     from take5_ops.siteconfig import load_site_configs
 
     ttl = float(os.environ.get(CACHE_ENV, "60"))
     with _lock:
         if _cache and time.monotonic() - _cache["at"] < ttl:
             return _cache["overview"], _cache["public_url"]
-        buckets = Buckets.from_env()
+        buckets = Take5Hook().buckets()
         sites = list(load_site_configs(_configs_folder())[0].values())
         overview = production_overview(sites, buckets, judged_at(),
                                        campaign_end=parse_campaign_end(os.environ.get(CAMPAIGN_END_ENV)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from airflow.sdk import DAG, Param, TriggerRule, task, task_group
@@ -26,6 +26,7 @@ from take5_ops.airflow import sla, tasks
 from take5_ops.airflow.notifiers import TaskFailureNotifier
 from take5_ops.airflow.sensors import DeliverySensor
 from take5_ops.siteconfig import SiteConfig, SiteConfigError, load_site_configs
+from take5_ops.storage import layout
 
 CONFIGS_ENV = "TAKE5_SITE_CONFIGS"
 RETRIES_ENV = "TAKE5_TASK_RETRIES"  # e.g. 0 for tests driving dag.test()
@@ -85,7 +86,7 @@ def doc_for(site: SiteConfig) -> str:
         f"| L2A | init {site.l2a.init_days} days, max gap {site.l2a.max_gap_days} days, "
         f"default AOT {site.l2a.default_aot:g} |",
         "",
-        f"Deliveries: `<L1A bucket>/{site.site_id}/<PRODUCT_ID>/`; products: `<work bucket>/products/{site.site_id}/`; "
+        f"Deliveries: `<L1A bucket>/{layout.delivery_prefix(site.site_id, '<PRODUCT_ID>')}`; products: `<work bucket>/{layout.products_prefix(site.site_id)}`; "
         f"published: `<distribution bucket>/{site.site_id}/collection.json`.",
         f"Configuration: `include/site_configs/{site.site_id}.yaml` (docs/site-config.md); "
         "the chain: docs/architecture.md.",
@@ -104,7 +105,7 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
         dag_id=f"take5_{site.site_id}",
         description=f"Take5 {site.name}: L1A deliveries to published L1C and L2A",
         schedule=schedule_for(site),
-        start_date=datetime.combine(site.first_acquisition, time(), tzinfo=timezone.utc),
+        start_date=datetime.combine(site.first_acquisition, time(), tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
         tags=tags_for(site),
@@ -179,4 +180,4 @@ def invalid_configs_dag(folder: str | Path) -> DAG | None:
     message = f"{len(errors)} invalid site configuration file(s) in {folder}:\n" + "\n".join(
         errors[p] for p in sorted(errors))
     return _InvalidConfigs(dag_id=INVALID_CONFIGS_DAG_ID, schedule=None, doc_md=message,
-                           start_date=datetime(2015, 4, 1, tzinfo=timezone.utc))
+                           start_date=datetime(2015, 4, 1, tzinfo=UTC))

@@ -1,26 +1,26 @@
 """The chain's stores from Airflow: the S3 connection and the bucket names.
 
-Bucket names come, for each role (``l1a``, ``aux``, ``work``, ``dist``), from
-the Airflow Variable ``take5_<role>_bucket``, else the environment variable
-``TAKE5_<ROLE>_BUCKET``, else ``take5-<role>``. Everything is read when a task
-or a trigger runs, never when a DAG file is parsed.
+Bucket names follow the one rule of :mod:`take5_ops.storage.buckets`, with the
+Airflow Variables first (``take5_<role>_bucket``); the tasks, the triggers and
+the dashboard all come here. Everything is read when a task, a trigger or a
+page request runs, never when a DAG file is parsed.
 """
 
 from __future__ import annotations
 
-import os
-
 from airflow.sdk import BaseHook, Variable
 
-ROLES = ("l1a", "aux", "work", "dist")
+
+def variable(name: str) -> str | None:
+    """An Airflow Variable, ``None`` when not set."""
+    return Variable.get(name, default=None)
 
 
 def bucket_name(role: str) -> str:
-    """Name of the bucket of ``role``: Variable ``take5_<role>_bucket``, env ``TAKE5_<ROLE>_BUCKET``, default."""
-    if role not in ROLES:
-        raise ValueError(f"unknown bucket role {role!r} (one of {', '.join(ROLES)})")
-    default = os.environ.get(f"TAKE5_{role.upper()}_BUCKET") or f"take5-{role}"
-    return Variable.get(f"take5_{role}_bucket", default=default)
+    """Name of the bucket of ``role`` (:func:`take5_ops.storage.buckets.bucket_name`, Variables first)."""
+    from take5_ops.storage.buckets import bucket_name as rule
+
+    return rule(role, variable)
 
 
 class Take5Hook(BaseHook):
@@ -51,7 +51,7 @@ class Take5Hook(BaseHook):
         return S3Store(self.get_conn(), bucket_name(role))
 
     def buckets(self):
-        """The four stores as :class:`take5_ops.pipeline.Buckets`."""
-        from take5_ops.pipeline import Buckets
+        """The four stores as :class:`take5_ops.storage.Buckets`."""
+        from take5_ops.storage import Buckets
 
-        return Buckets(**{role: self.store(role) for role in ROLES})
+        return Buckets.s3(self.get_conn(), variable)

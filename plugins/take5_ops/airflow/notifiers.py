@@ -89,7 +89,7 @@ class TaskFailureNotifier(BaseNotifier):
         self.contacts = tuple(contacts)
 
     def notify(self, context) -> None:
-        from take5_ops.airflow.tasks import EarlierFailures
+        from take5_ops.airflow.errors import EarlierFailures
 
         if isinstance(context.get("exception"), EarlierFailures):
             log.info("not e-mailed: %s", context["exception"])

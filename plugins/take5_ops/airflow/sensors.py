@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
@@ -32,7 +32,7 @@ class DeliverySensor(BaseOperator):
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context) -> None:
-        deadline = datetime.now(timezone.utc) + timedelta(seconds=float(self.timeout_seconds))
+        deadline = datetime.now(UTC) + timedelta(seconds=float(self.timeout_seconds))
         self.defer(
             trigger=DeliveryTrigger(self.site_id, deadline, float(self.poll_seconds), self.aws_conn_id),
             method_name="execute_complete",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from take5_ops.airflow.errors import EarlierFailures
+
 
 def _site(site: dict):
     from take5_ops.siteconfig import SiteConfig
@@ -46,7 +48,7 @@ def l1c(site: dict, accepted: dict) -> dict:
     then fails without retry (retrying cannot fix an input).
     """
 
-    from take5_ops.l1c import L1CError
+    from take5_ops.errors import L1CError
     from take5_ops.pipeline import run_l1c
 
     _label(accepted["product_id"])
@@ -114,10 +116,6 @@ def _results(xcom) -> list[dict]:
     if xcom is None:
         return []
     return [xcom] if isinstance(xcom, dict) else [p for p in xcom if p]
-
-
-class EarlierFailures(AirflowFailException):
-    """A failure that only reports earlier ones of the run (their tasks e-mailed already): not e-mailed."""
 
 
 def _failed_tasks() -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -31,7 +31,7 @@ class DeliveryTrigger(BaseTrigger):
         if not poll_seconds > 0:
             raise ValueError(f"DeliveryTrigger poll_seconds must be > 0, got {poll_seconds}")
         self.site_id = site_id
-        self.deadline = deadline.astimezone(timezone.utc)
+        self.deadline = deadline.astimezone(UTC)
         self.poll_seconds = float(poll_seconds)
         self.aws_conn_id = aws_conn_id
         self._stores = None
@@ -75,7 +75,7 @@ class DeliveryTrigger(BaseTrigger):
             if pending:
                 yield TriggerEvent({"status": "found", "pending": pending})
                 return
-            remaining = (self.deadline - datetime.now(timezone.utc)).total_seconds()
+            remaining = (self.deadline - datetime.now(UTC)).total_seconds()
             if remaining <= 0:
                 yield TriggerEvent({"status": "timeout"})
                 return

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
+
+from take5_ops.storage.buckets import ENDPOINT_ENV, bucket_name, endpoint, env_name
 
 
 def add_bucket_arguments(p: argparse.ArgumentParser, role: str, local: str | None = None) -> None:
     """``--endpoint`` (``$TAKE5_S3_ENDPOINT``) and ``--bucket`` (``$TAKE5_<ROLE>_BUCKET``, else
-    ``take5-<role>``); with ``local``, a ``--<local> DIR`` folder laid out like the bucket instead of S3."""
+    ``take5-<role>``: :mod:`take5_ops.storage.buckets`); with ``local``, a ``--<local> DIR`` folder laid out like the bucket instead of S3."""
     where = p.add_mutually_exclusive_group() if local else p
     if local:
         where.add_argument(f"--{local}", type=Path, help=f"local {role} folder (as take5 run-site uses)")
-    where.add_argument("--endpoint", default=os.environ.get("TAKE5_S3_ENDPOINT"),
-                       help="S3 endpoint URL (default: $TAKE5_S3_ENDPOINT, else AWS)")
-    p.add_argument("--bucket", default=os.environ.get(f"TAKE5_{role.upper()}_BUCKET", f"take5-{role}"),
-                   help=f"{role} bucket")
+    where.add_argument("--endpoint", default=endpoint(), help=f"S3 endpoint URL (default: ${ENDPOINT_ENV}, else AWS)")
+    p.add_argument("--bucket", default=bucket_name(role), help=f"{role} bucket (default: ${env_name(role)}, else take5-{role})")
 
 
 def bucket_from_args(args: argparse.Namespace, local: str | None = None):

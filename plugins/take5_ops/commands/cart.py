@@ -27,9 +27,13 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from take5_ops.access import presigned_urls, public_base_url, public_urls
-    from take5_ops.metalink import build_metalink
-    from take5_ops.search import search
+    from take5_ops.distribution.access import (
+        presigned_urls,
+        public_base_url,
+        public_urls,
+    )
+    from take5_ops.distribution.metalink import build_metalink
+    from take5_ops.distribution.search import search
     from take5_ops.storage import S3Store
 
     dist = dist_store(args)

@@ -34,9 +34,10 @@ def work_folder(out: Path, work: Path | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from take5_ops.pipeline import Buckets, run_site
+    from take5_ops.pipeline import run_site
     from take5_ops.progress import Progress
     from take5_ops.siteconfig import load_site_config
+    from take5_ops.storage import Buckets
 
     site = load_site_config(args.site_config)
     for option in ("l1a", "aux"):

@@ -21,8 +21,8 @@ def add_query_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def query_from_args(args: argparse.Namespace):
-    """The :class:`~take5_ops.search.Query` of the parsed options."""
-    from take5_ops.search import Query, parse_bbox, parse_day
+    """The :class:`~take5_ops.distribution.search.Query` of the parsed options."""
+    from take5_ops.distribution.search import Query, parse_bbox, parse_day
 
     return Query(site=args.site, level=args.level,
                  start=parse_day(args.start) if args.start else None,
@@ -47,7 +47,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from take5_ops.search import search
+    from take5_ops.distribution.search import search
 
     found = search(dist_store(args), query_from_args(args))
     if args.json:

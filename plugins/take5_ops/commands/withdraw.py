@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from take5_ops.storage.buckets import ENDPOINT_ENV, bucket_name, endpoint
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -21,16 +23,16 @@ def register(sub) -> None:
     p.add_argument("--site-config", type=Path, help="the site's YAML (default: <configs>/<SITE>.yaml)")
     p.add_argument("--configs", type=Path, default=Path(os.environ.get("TAKE5_SITE_CONFIGS", "include/site_configs")),
                    help="folder of the site configurations")
-    p.add_argument("--endpoint", default=os.environ.get("TAKE5_S3_ENDPOINT"), help="S3 endpoint URL")
-    p.add_argument("--work-bucket", default=os.environ.get("TAKE5_WORK_BUCKET", "take5-work"))
-    p.add_argument("--dist-bucket", default=os.environ.get("TAKE5_DIST_BUCKET", "take5-dist"))
+    p.add_argument("--endpoint", default=endpoint(), help=f"S3 endpoint URL (default: ${ENDPOINT_ENV}, else AWS)")
+    p.add_argument("--work-bucket", default=bucket_name("work"), help="work bucket (default: $TAKE5_WORK_BUCKET)")
+    p.add_argument("--dist-bucket", default=bucket_name("dist"), help="distribution bucket (default: $TAKE5_DIST_BUCKET)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from take5_ops.access import public_base_url, public_urls
+    from take5_ops.distribution.access import public_base_url, public_urls
+    from take5_ops.distribution.publish import withdraw_product
     from take5_ops.naming import parse_product_name
-    from take5_ops.publish import withdraw_product
     from take5_ops.siteconfig import load_site_config
     from take5_ops.storage import S3Store
 

@@ -18,7 +18,7 @@ from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.rules import CAMPAIGN_END, LEVELS, Status
 from take5_ops.sla.state import mail_errors
 from take5_ops.sla.status import l2a_status, site_status
-from take5_ops.storage import read_json
+from take5_ops.storage import layout, read_json
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Overview:
 
 
 def _rejected(work, site_id: str, product_ids: set[str]) -> int:
-    entries = (read_json(work, f"ledger/{site_id}/{pid}.json") for pid in sorted(product_ids))
+    entries = (read_json(work, layout.ledger_key(site_id, pid)) for pid in sorted(product_ids))
     return sum(1 for e in entries if isinstance(e, dict) and e.get("status") == "rejected")
 
 

@@ -7,7 +7,7 @@ from html import escape
 from urllib.parse import quote
 
 from take5_ops.dashboard.numbers import COUNTS, Overview
-from take5_ops.website import site_page_key
+from take5_ops.storage import layout
 
 LABELS = {"received": "L1A received", "rejected": "L1A rejected", "l1c": "L1C published",
           "l2a": "L2A published", "published": "published", "waiting_l2a": "waiting for L2A init",
@@ -118,7 +118,7 @@ def render_page(overview: Overview, *, airflow_url: str, public_url: str) -> str
     body, idle, problems = [], [], []
     for r in sorted(overview.sites, key=lambda r: (-r.breached, -r.at_risk, r.site_id)):
         dag = f"{airflow_url}/dags/{quote('take5_' + r.site_id, safe='')}"
-        dist = f"{public_url}/{quote(site_page_key(r.site_id), safe='/')}"
+        dist = f"{public_url}/{quote(layout.site_page_key(r.site_id), safe='/')}"
         cells = []
         for k in COUNTS:
             text = str(getattr(r, k))

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
+from take5_ops.errors import DeliveryError
 from take5_ops.naming import InvalidProductId, parse_product_id
+from take5_ops.times import format_time, parse_time
 
 MARKER = "DELIVERY.OK"
 METADATA = "METADATA.DIM"
@@ -24,10 +26,6 @@ MAX_MARKER_SIZE = 1024 * 1024
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
-
-
-class DeliveryError(ValueError):
-    """A corrupt delivery; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -60,22 +58,9 @@ class DeliveryManifest:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DeliveryManifest":
+    def from_dict(cls, d: dict) -> DeliveryManifest:
         return cls(d["product_id"], d["site_id"], parse_time(d["delivered_at"]),
                    tuple(ManifestFile(f["name"], int(f["size"]), f["sha256"]) for f in d["files"]))
-
-
-def format_time(t: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` suffix, e.g. ``2015-05-04T02:13:00Z``."""
-    return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> datetime:
-    """Parse an ISO 8601 time that carries its offset; return it in UTC (``ValueError`` otherwise)."""
-    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2})", text):
-        raise ValueError(f"{text!r} is not an ISO 8601 time with its UTC offset")
-    t = datetime.fromisoformat(text)
-    return t.astimezone(timezone.utc)
 
 
 def _no_duplicates(pairs):

@@ -17,9 +17,10 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from take5_ops.errors import SiteAuxError
 from take5_ops.l1a.delivery import (
     IMAGERY,
     MARKER,
@@ -27,22 +28,17 @@ from take5_ops.l1a.delivery import (
     METADATA,
     DeliveryError,
     DeliveryManifest,
-    format_time,
     parse_delivery_ok,
-    parse_time,
 )
 from take5_ops.l1a.metadata import MetadataError, read_dimap
 from take5_ops.naming import is_site_id, match_product_id, parse_product_id
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.storage import ObjectInfo, Store, read_json
+from take5_ops.storage import ObjectInfo, Store, layout, read_json
+from take5_ops.times import format_time, parse_time
 
 log = logging.getLogger(__name__)
 
 MAX_METADATA_SIZE = 16 * 1024 * 1024
-
-
-class SiteAuxError(RuntimeError):
-    """A site's auxiliary data (its DEM) is missing: a configuration error."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ class Accepted:
         return _to_dict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Accepted":
+    def from_dict(cls, d: dict) -> Accepted:
         return cls(d["site_id"], d["product_id"], d["marker_etag"], parse_time(d["marker_last_modified"]),
                    parse_time(d["delivered_at"]), DeliveryManifest.from_dict(d["manifest"]),
                    parse_time(d["acquired"]), int(d["instrument"]))
@@ -103,7 +99,7 @@ class Rejected:
     product_id: str
     marker_etag: str
     reason: str
-    rejected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    rejected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     delivered_at: datetime | None = None
     files_seen: list[dict] = field(default_factory=list)  # {"name", "size", "last_modified"}
 
@@ -111,7 +107,7 @@ class Rejected:
         return _to_dict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Rejected":
+    def from_dict(cls, d: dict) -> Rejected:
         return cls(d["site_id"], d["product_id"], d["marker_etag"], d["reason"], parse_time(d["rejected_at"]),
                    parse_time(d["delivered_at"]) if d.get("delivered_at") else None, list(d.get("files_seen", [])))
 
@@ -131,7 +127,7 @@ class Stale:
         return _to_dict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Stale":
+    def from_dict(cls, d: dict) -> Stale:
         return cls(d["site_id"], d["product_id"], d["marker_etag"], parse_time(d["marker_last_modified"]),
                    parse_time(d["delivered_at"]), parse_time(d["applied_delivered_at"]))
 
@@ -141,14 +137,9 @@ Outcome = Accepted | Rejected | Stale
 
 # ---- ledger -------------------------------------------------------------------------------
 
-def ledger_key(site_id: str, product_id: str) -> str:
-    """Key of a delivery's ledger entry in the work bucket."""
-    return f"ledger/{site_id}/{product_id}.json"
-
-
 def ledger_entry(work: Store, site_id: str, product_id: str) -> dict | None:
     """The ledger entry of a product, ``None`` if none (or unreadable: the delivery is then redone)."""
-    return read_json(work, ledger_key(site_id, product_id))
+    return read_json(work, layout.ledger_key(site_id, product_id))
 
 
 def record(work: Store, outcome: Outcome, status: str, product_name: str | None = None) -> None:
@@ -184,17 +175,17 @@ def record(work: Store, outcome: Outcome, status: str, product_name: str | None 
     }
     if {k: v for k, v in previous.items() if k != "recorded_at"} == entry:
         return
-    entry["recorded_at"] = format_time(datetime.now(timezone.utc))
-    work.put_bytes(ledger_key(outcome.site_id, outcome.product_id),
+    entry["recorded_at"] = format_time(datetime.now(UTC))
+    work.put_bytes(layout.ledger_key(outcome.site_id, outcome.product_id),
                    json.dumps(entry, indent=2, sort_keys=True).encode(), "application/json")
 
 
 def _ledger_etags(work: Store, site_id: str, product_ids: list[str]) -> dict[str, str]:
     """Marker ETags in the ledger for ``product_ids`` (one listing, then small GETs)."""
-    present = {info.key for info in work.list(f"ledger/{site_id}/")}
+    present = {info.key for info in work.list(layout.ledger_prefix(site_id))}
     etags = {}
     for pid in product_ids:
-        if ledger_key(site_id, pid) in present:
+        if layout.ledger_key(site_id, pid) in present:
             entry = ledger_entry(work, site_id, pid)
             if entry is not None:
                 etags[pid] = entry.get("marker_etag")
@@ -214,12 +205,12 @@ def scan(l1a: Store, work: Store, site_id: str) -> Scan:
         raise ValueError(f"{site_id!r} is not a SITE_ID")
     markers: dict[str, str] = {}
     ignored: dict[str, None] = {}
-    for info in l1a.list(f"{site_id}/"):
+    for info in l1a.list(layout.site_prefix(site_id)):
         parts = info.key[len(site_id) + 1:].split("/")
         if len(parts) == 1:
             ignored[info.key] = None
         elif not match_product_id(parts[0]):
-            ignored[f"{site_id}/{parts[0]}/"] = None
+            ignored[layout.delivery_prefix(site_id, parts[0])] = None
         elif len(parts) == 2 and parts[1] == MARKER:
             markers[parts[0]] = info.etag
     done = _ledger_etags(work, site_id, sorted(markers))
@@ -307,7 +298,7 @@ def validate(l1a: Store, work: Store, site: SiteConfig, pending: Pending, tmp_di
     site_id, pid = pending.site_id, pending.product_id
     if site_id != site.site_id or not match_product_id(pid):
         raise ValueError(f"{pending} is not a delivery of site {site.site_id}")
-    prefix = f"{site_id}/{pid}/"
+    prefix = layout.delivery_prefix(site_id, pid)
     listing = {info.key[len(prefix):]: info for info in l1a.list(prefix)}
     seen = [{"name": n, "size": i.size, "last_modified": format_time(i.last_modified)} for n, i in listing.items()]
     marker = l1a.head(prefix + MARKER)
@@ -366,7 +357,7 @@ def _safe_etag(etag: str) -> str:
 
 def quarantine(work: Store, rejected: Rejected) -> str:
     """Write ``quarantine/<SITE>/<PRODUCT_ID>/<ETAG>.json`` once (reason, when, files seen); return its key."""
-    key = f"quarantine/{rejected.site_id}/{rejected.product_id}/{_safe_etag(rejected.marker_etag)}.json"
+    key = layout.quarantine_key(rejected.site_id, rejected.product_id, _safe_etag(rejected.marker_etag))
     if not work.exists(key):
         work.put_bytes(key, json.dumps(rejected.to_dict(), indent=2, sort_keys=True).encode(), "application/json")
     return key
@@ -380,7 +371,7 @@ def fetch(l1a: Store, accepted: Accepted, dest: Path) -> Path:
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    prefix = f"{accepted.site_id}/{accepted.product_id}/"
+    prefix = layout.delivery_prefix(accepted.site_id, accepted.product_id)
     for name in (METADATA, IMAGERY):
         listed = accepted.manifest.file(name)
         path = dest / name
@@ -394,7 +385,7 @@ def fetch(l1a: Store, accepted: Accepted, dest: Path) -> Path:
 
 def check_site_aux(aux: Store, site_id: str) -> None:
     """Raise :class:`SiteAuxError` unless the site's DEM ``<SITE_ID>/DEM.tif`` exists (and is not empty)."""
-    key = f"{site_id}/DEM.tif"
+    key = layout.dem_key(site_id)
     info = aux.head(key)
     if info is None or info.size == 0:
         raise SiteAuxError(f"configuration error: site {site_id} has no DEM at {aux.href(key)}; "

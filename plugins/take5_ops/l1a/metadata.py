@@ -12,17 +12,15 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from take5_ops.errors import MetadataError
+
 BANDS = ("XS1", "XS2", "XS3", "SWIR")
 SOURCE = "Dataset_Sources/Source_Information/Scene_Source"
-
-
-class MetadataError(ValueError):
-    """``METADATA.DIM`` is unusable; the message names the element."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +153,7 @@ def read_dimap(data: bytes, source: str = "METADATA.DIM") -> L1AMetadata:
     if not re.fullmatch(r"[0-9]{2}:[0-9]{2}:[0-9]{2}", time_text):
         raise MetadataError(f"{source}: element {SOURCE}/IMAGING_TIME is {time_text!r}, expected HH:MM:SS")
     try:
-        acquired = datetime.strptime(f"{day_text} {time_text}", "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+        acquired = datetime.strptime(f"{day_text} {time_text}", "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         raise MetadataError(f"{source}: element {SOURCE}/IMAGING_DATE or IMAGING_TIME: impossible {day_text!r} {time_text!r}") from None
     grid = _text(root, f"{SOURCE}/GRID_REFERENCE", source)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from take5_ops.naming import is_site_id, match_product_id
-from take5_ops.storage import Store
+from take5_ops.storage import Store, layout
 
 MARKER = "DELIVERY.OK"
 
@@ -27,7 +27,7 @@ def delivery_folders(root: Path) -> list[Path]:
 def upload_delivery(folder: Path, store: Store) -> str:
     """Upload one delivery folder under ``<SITE_ID>/<PRODUCT_ID>/``; return the prefix."""
     folder = Path(folder)
-    prefix = f"{folder.parent.name}/{folder.name}/"
+    prefix = layout.delivery_prefix(folder.parent.name, folder.name)
     marker = folder / MARKER
     if not marker.is_file():
         raise FileNotFoundError(f"{folder}: no {MARKER}, not a complete delivery")

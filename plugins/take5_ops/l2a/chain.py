@@ -25,20 +25,21 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
-from take5_ops.catalog import MULTIHASH_SHA256, item_key
+from take5_ops.distribution.catalog import MULTIHASH_SHA256
+from take5_ops.errors import PublishError
 from take5_ops.l2a import series
 from take5_ops.l2a.status import PUBLISHED, SKIPPED, TOO_CLOUDY, WAITING, write_status
 from take5_ops.naming import parse_product_name
-from take5_ops.product import MANIFEST, Product
-from take5_ops.publish import PublishError, read_manifest, work_prefix
+from take5_ops.products.product import MANIFEST, Product
+from take5_ops.products.workspace import read_manifest, upload_product
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.storage import Store, StoreError, holds, read_json
+from take5_ops.storage import Store, StoreError, holds, layout, read_json
 
 log = logging.getLogger(__name__)
 
@@ -76,27 +77,26 @@ class Record:
 
 def step_prefix(site_id: str, segment: series.Segment, step: series.Step) -> str:
     """Key prefix of a step's record (``.json``) and state (``.tif``)."""
-    if step.phase == series.BACKWARD:
-        return f"l2a/{site_id}/init/{segment.start:%Y%m%d}/{step.name}"
-    return f"l2a/{site_id}/steps/{step.name}"
+    return layout.l2a_step_prefix(site_id, step.name, segment.start if step.phase == series.BACKWARD else None)
 
 
 def l1c_products(work: Store, site_id: str) -> dict[str, tuple[datetime, str]]:
     """The site's L1C products in the work bucket: name -> (acquisition, SHA-256 of its manifest)."""
     out = {}
-    for info in work.list(f"products/{site_id}/"):
-        parts = info.key.split("/")
-        if len(parts) != 4 or parts[3] != MANIFEST or "_L1C_" not in parts[2]:
+    prefix = layout.products_prefix(site_id)
+    for info in work.list(prefix):
+        name = layout.product_name_of(info.key)
+        if name is None or info.key != layout.product_prefix(site_id, name) + MANIFEST or "_L1C_" not in name:
             continue
         try:
-            pid, level = parse_product_name(parts[2])
+            pid, level = parse_product_name(name)
         except ValueError:
             log.warning("%s: not a product name, ignored", work.href(info.key))
             continue
         if level == "L1C" and pid.site_id == site_id:
             head = work.head(info.key)  # the content's SHA-256 (a listing may not carry it)
             if head is not None:
-                out[parts[2]] = (pid.acquired, head.sha256 or head.etag)
+                out[name] = (pid.acquired, head.sha256 or head.etag)
     return out
 
 
@@ -146,7 +146,7 @@ class _Inputs:
             path = folder / f.name
             if path.is_file() and path.stat().st_size == f.size:
                 continue
-            key = work_prefix(self.site_id, name) + f.name
+            key = layout.product_prefix(self.site_id, name) + f.name
             if not self.work.exists(key):
                 raise L2AInputError(f"{self.work.href(key)}: listed in the manifest but missing")
             if self.work.download(key, path) != f.sha256:
@@ -191,7 +191,7 @@ def _intact(work: Store, site_id: str, rec: Record) -> bool:
     if rec.state_key is not None and not holds(work, rec.state_key, rec.state_size, rec.state_sha256):
         return False
     if rec.product is not None:
-        info = work.head(work_prefix(site_id, rec.product) + MANIFEST)
+        info = work.head(layout.product_prefix(site_id, rec.product) + MANIFEST)
         return info is not None and (info.sha256 or info.etag) == rec.manifest_sha256
     return True
 
@@ -208,7 +208,6 @@ class Walk:
 def _run_step(ctx: _Inputs, site: SiteConfig, seg: series.Segment, step: series.Step, prev: Record | None,
               recent: list[str], fp: str) -> Record:
     from take5_ops.l2a import STACK_ASSETS, L2AInputError, L2AStateError, process_date
-    from take5_ops.pipeline import upload_product
 
     prefix = step_prefix(site.site_id, seg, step)
     prior = ctx.state(prev) if prev else None
@@ -237,7 +236,7 @@ def _run_step(ctx: _Inputs, site: SiteConfig, seg: series.Segment, step: series.
             rec.reason = f"{result.cloud_cover:.0%} cloudy: no reflectance product"
         if result.product is not None:
             upload_product(ctx.work, result.product, out_dir / result.product.name)
-            info = ctx.work.head(work_prefix(site.site_id, result.product.name) + MANIFEST)
+            info = ctx.work.head(layout.product_prefix(site.site_id, result.product.name) + MANIFEST)
             rec.product, rec.manifest_sha256 = result.product.name, info.sha256 or info.etag
         return rec
     finally:
@@ -295,15 +294,14 @@ def _cleanup(work: Store, site_id: str, walk: Walk) -> list[str]:
     live = set()
     for prefix, rec in walk.records.items():
         live |= {prefix + ".json", rec.state_key}
-    for key in [i.key for i in work.list(f"l2a/{site_id}/") if i.key.startswith((f"l2a/{site_id}/steps/",
-                                                                              f"l2a/{site_id}/init/"))]:
+    for key in [i.key for i in work.list(layout.l2a_prefix(site_id)) if layout.l2a_step_kind(i.key)]:
         if key not in live:
             work.delete(key)
     products = {r.product for r in walk.records.values() if r.product}
-    gone = sorted({i.key.split("/")[2] for i in work.list(f"products/{site_id}/")
-                   if "_L2A_" in i.key.split("/")[2]} - products)
+    names = {layout.product_name_of(i.key) for i in work.list(layout.products_prefix(site_id))}
+    gone = sorted({n for n in names if n and "_L2A_" in n} - products)
     for name in gone:
-        for info in list(work.list(work_prefix(site_id, name))):
+        for info in list(work.list(layout.product_prefix(site_id, name))):
             work.delete(info.key)
         log.info("L2A %s no longer produced: removed from the work bucket", name)
     return gone
@@ -311,7 +309,7 @@ def _cleanup(work: Store, site_id: str, walk: Walk) -> list[str]:
 
 def published_as_processed(dist: Store, product: Product) -> bool:
     """The distribution bucket's Item of ``product`` lists every asset with the checksum of the manifest."""
-    doc = read_json(dist, item_key(product.site_id, product.name))
+    doc = read_json(dist, layout.item_key(product.site_id, product.name))
     if doc is None:
         return False
     assets = doc.get("assets", {})

@@ -23,6 +23,7 @@ from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
+from take5_ops.errors import L2AStateError
 from take5_ops.l2a.inputs import BANDS
 from take5_ops.siteconfig import SiteConfig
 
@@ -34,10 +35,6 @@ STATE_BANDS = (*BANDS, "DATE")
 PROFILE = dict(driver="GTiff", count=len(STATE_BANDS), dtype="int16", nodata=NODATA, tiled=True,
                blockxsize=512, blockysize=512, compress="zstd", predictor=2, zstd_level=1, interleave="band",
                num_threads="ALL_CPUS")  # ZSTD 1: 3 x quicker than DEFLATE 1 to write, 1.4 x to read, 3 % larger
-
-
-class L2AStateError(ValueError):
-    """The prior state file is unusable (unreadable, wrong version, site or grid): replay from an earlier one."""
 
 
 def day_number(moment: datetime | date) -> int:

@@ -19,18 +19,15 @@ from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 from rasterio.warp import reproject
 
+from take5_ops.errors import L2AInputError
 from take5_ops.naming import ProductId, parse_product_name
-from take5_ops.product import MANIFEST, Product
+from take5_ops.products.product import MANIFEST, Product
 from take5_ops.siteconfig import SiteConfig
 
 log = logging.getLogger(__name__)
 
 BANDS = ("XS1", "XS2", "XS3", "SWIR")
-L1C_FILES = {**{b: "int16" for b in BANDS}, "SAT": "uint8", "EDG": "uint8"}
-
-
-class L2AInputError(ValueError):
-    """The L1C of the date (or its DEM) is unusable: the chain skips the date; the message names file and field."""
+L1C_FILES = {**dict.fromkeys(BANDS, "int16"), "SAT": "uint8", "EDG": "uint8"}
 
 
 @dataclass(frozen=True)

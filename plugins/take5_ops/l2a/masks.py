@@ -66,7 +66,10 @@ def local_correlation(a: np.ndarray, b: np.ndarray, size: int = CORR_SIZE) -> np
     everywhere = valid.all()
     a = a.astype(np.float32) if everywhere else np.where(valid, a, 0).astype(np.float32)
     b = b.astype(np.float32) if everywhere else np.where(valid, b, 0).astype(np.float32)
-    mean = lambda x: ndimage.uniform_filter(x, size, mode="nearest")
+
+    def mean(x):
+        return ndimage.uniform_filter(x, size, mode="nearest")
+
     ma, mb = mean(a), mean(b)
     cov = mean(a * b) - ma * mb
     va, vb = mean(a * a) - ma * ma, mean(b * b) - mb * mb

@@ -28,9 +28,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from take5_ops import cog
-from take5_ops.l1c import local_env
-from take5_ops.l1c_metadata import REFLECTANCE_NODATA
+from take5_ops.l1c.processor import local_env
 from take5_ops.l2a import aot as aot_mod
 from take5_ops.l2a import composite, masks, shadows
 from take5_ops.l2a.correction import Correction, coefficients, spread
@@ -42,7 +40,8 @@ from take5_ops.l2a.inputs import (
     read_stack,
 )
 from take5_ops.l2a.product import AOT_SCALE, FILES, write_product
-from take5_ops.product import Product, write_folder
+from take5_ops.products import cog
+from take5_ops.products.product import REFLECTANCE_NODATA, Product, write_folder
 from take5_ops.siteconfig import SiteConfig
 
 STACK_DEPTH = 3

@@ -12,22 +12,22 @@ from pathlib import Path
 import rasterio
 
 import take5_ops
-from take5_ops import cog
-from take5_ops.catalog import AOT_SCALE
-from take5_ops.l1c_metadata import (
+from take5_ops.distribution.catalog import AOT_SCALE
+from take5_ops.l1c.metadata import (
     EDG_VALUES,
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
     SAT_BITS,
     WAVELENGTHS,
     dump_metadata,
-    iso_utc,
 )
 from take5_ops.l2a.inputs import BANDS, L1CInput
-from take5_ops.product import Product, ProductFile
-from take5_ops.quicklook import write_quicklook
+from take5_ops.products import cog
+from take5_ops.products.product import Product, ProductFile
+from take5_ops.products.quicklook import write_quicklook
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.smac import OZONE, WATER_VAPOUR
+from take5_ops.times import format_time
 
 MTD_FORMAT = "take5-l2a-mtd"
 MTD_VERSION = "1.0"
@@ -98,7 +98,7 @@ def metadata(name: str, l1c: L1CInput, site: SiteConfig, files: dict, aot: dict,
         "identification": {"product_name": name, "level": "L2A", "site_id": site.site_id, "site_name": site.name,
                            "product_version": name.rsplit("_", 1)[-1]},
         "source": {"l1c_product": l1c.name, "l1a_product_id": str(l1c.pid)},
-        "acquisition": {"datetime": iso_utc(l1c.acquired), "platform": "SPOT5",
+        "acquisition": {"datetime": format_time(l1c.acquired, "seconds"), "platform": "SPOT5",
                         "instrument": f"HRG{l1c.pid.instrument}"},
         "angles": {"sun_zenith": a.sun_zenith, "sun_azimuth": a.sun_azimuth, "view_zenith": a.view_zenith,
                    "view_azimuth": a.view_azimuth},

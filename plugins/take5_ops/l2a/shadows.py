@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from take5_ops.geodesy import grid_azimuth
 from take5_ops.l2a.inputs import Angles
-from take5_ops.sim.geometry import grid_azimuth
 from take5_ops.siteconfig import SiteConfig
 
 HEIGHTS = np.arange(0.0, 8001.0, 250.0)  # cloud height above the ground, m

@@ -14,21 +14,12 @@ from __future__ import annotations
 
 import json
 
-from take5_ops.storage import Store, put_if_changed, read_json
+from take5_ops.storage import Store, layout, put_if_changed
 
 PUBLISHED, TOO_CLOUDY, SKIPPED, WAITING = "published", "too_cloudy", "skipped", "waiting"
-
-
-def status_key(site_id: str) -> str:
-    return f"l2a/{site_id}/status.json"
 
 
 def write_status(work: Store, doc: dict) -> bool:
     """Write the status document (canonical JSON) unless unchanged; True if written."""
     data = (json.dumps(doc, sort_keys=True, indent=1) + "\n").encode()
-    return put_if_changed(work, status_key(doc["site_id"]), data, "application/json")
-
-
-def read_status(work: Store, site_id: str) -> dict | None:
-    """The site's status document, ``None`` when the site has no L1C yet (or it is unreadable)."""
-    return read_json(work, status_key(site_id))
+    return put_if_changed(work, layout.l2a_status_key(doc["site_id"]), data, "application/json")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from take5_ops.naming import ProductId
-from take5_ops.siteconfig import SiteConfig
 from take5_ops.sim import writer
 from take5_ops.sim.scene import Scene, acquisition_dates, plan
 from take5_ops.sim.terrain import Terrain, write_dem
+from take5_ops.siteconfig import SiteConfig
 
 
 def dem_path(out_root: Path, site: SiteConfig) -> Path:
@@ -19,7 +19,7 @@ def dem_path(out_root: Path, site: SiteConfig) -> Path:
 def default_delivery_time(acquired: datetime) -> datetime:
     """The weekly batch after the acquisition: the second Monday after it, 02:13 UTC."""
     day = acquired.date() + timedelta(days=7 - acquired.weekday() + 7)
-    return datetime(day.year, day.month, day.day, 2, 13, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, 2, 13, tzinfo=UTC)
 
 
 def simulate_product(site: SiteConfig, acquired: datetime, out_root: Path, *, size: int = 1000,
@@ -32,7 +32,7 @@ def simulate_product(site: SiteConfig, acquired: datetime, out_root: Path, *, si
     site DEM first when missing. ``events`` are :class:`~take5_ops.sim.surface.Burn`.
     Returns the delivery folder. Deterministic: same arguments, same bytes.
     """
-    acquired = acquired.astimezone(timezone.utc).replace(microsecond=0)
+    acquired = acquired.astimezone(UTC).replace(microsecond=0)
     dem = dem_path(out_root, site)
     if not dem.is_file():
         write_dem(site, dem)

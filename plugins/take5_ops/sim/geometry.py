@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from pyproj import Geod, Transformer
+from pyproj import Transformer
 from rasterio.rpc import RPC
 
-from take5_ops.rpc import rpc_image, rpc_terms
-
-GEOD = Geod(ellps="WGS84")
+from take5_ops.l1c.rpc import rpc_image, rpc_terms
 
 
 @dataclass(frozen=True)
@@ -116,10 +114,3 @@ def locate(model: SensorModel, rpc: RPC, height, line, sample, tolerance: float 
     ml, ms = model.image(x, y, h)
     x, y = model.ground(line - (rl - ml), sample - (rs - ms), h)
     return x, y, height(x, y)
-
-
-def grid_azimuth(epsg: int, lon: float, lat: float, azimuth: float) -> float:
-    """Azimuth against UTM grid north of the direction ``azimuth`` (against true north) at lon, lat."""
-    lon2, lat2, _ = GEOD.fwd(lon, lat, azimuth, 1000.0)
-    x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform([lon, lon2], [lat, lat2])
-    return float(np.degrees(np.arctan2(x[1] - x[0], y[1] - y[0])))

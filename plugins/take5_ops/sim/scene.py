@@ -13,11 +13,12 @@ from datetime import date, datetime
 import numpy as np
 
 from take5_ops import smac
-from take5_ops.siteconfig import SiteConfig
+from take5_ops.geodesy import grid_azimuth
 from take5_ops.sim import clouds, sun
 from take5_ops.sim.fields import rng, seed_of
-from take5_ops.sim.geometry import SensorModel, fit_rpc, grid_azimuth, locate
+from take5_ops.sim.geometry import SensorModel, fit_rpc, locate
 from take5_ops.sim.surface import BANDS, WATER, Landscape, biome
+from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.rules import cycle_dates
 
 ESUN = {  # W m-2 µm-1, science notes

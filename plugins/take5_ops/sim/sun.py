@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -19,7 +19,7 @@ def _equation_of_time(g: float) -> float:
 
 def sun_angles(when: datetime, lon: float, lat: float) -> tuple[float, float]:
     """(zenith, azimuth clockwise from north) in degrees of the sun at ``when`` (UTC)."""
-    when = when.astimezone(timezone.utc)
+    when = when.astimezone(UTC)
     hours = when.hour + when.minute / 60.0 + when.second / 3600.0
     g = _fractional_year(when.timetuple().tm_yday + (hours - 12.0) / 24.0)
     decl = (0.006918 - 0.399912 * np.cos(g) + 0.070257 * np.sin(g) - 0.006758 * np.cos(2 * g)
@@ -36,7 +36,7 @@ def sun_angles(when: datetime, lon: float, lat: float) -> tuple[float, float]:
 def utc_at_local_solar_time(day: date, lon: float, hours: float) -> datetime:
     """UTC time when the local mean solar time at ``lon`` is ``hours`` on the local ``day``."""
     minutes = hours * 60.0 - 4.0 * lon
-    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return (start + timedelta(minutes=minutes)).replace(microsecond=0)
 
 

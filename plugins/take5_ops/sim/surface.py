@@ -16,8 +16,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from take5_ops.siteconfig import SiteConfig
 from take5_ops.sim.fields import SmoothNoise, cell_hash, rng, seed_of
+from take5_ops.siteconfig import SiteConfig
 
 BANDS = ("XS1", "XS2", "XS3", "SWIR")
 WATER, FOREST, CROP, GRASS, BARE, URBAN = 1, 2, 3, 4, 5, 6

@@ -14,8 +14,8 @@ import numpy as np
 import rasterio
 from rasterio.transform import Affine
 
-from take5_ops.siteconfig import SiteConfig
 from take5_ops.sim.fields import SmoothNoise, rng, seed_of
+from take5_ops.siteconfig import SiteConfig
 
 RESOLUTION = 30.0
 MARGIN = 4000.0  # metres around the site grid (the contract asks for >= 2 km)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,8 @@ from rasterio.transform import Affine
 
 from take5_ops import smac
 from take5_ops.l1a.metadata import BandInfo, FramePoint, L1AMetadata, write_dimap
+from take5_ops.l1c.rpc import rpc_image
 from take5_ops.naming import ProductId
-from take5_ops.rpc import rpc_image
 from take5_ops.sim.scene import OUTSIDE, Scene
 from take5_ops.sim.surface import BANDS, CLASSES
 from take5_ops.storage import sha256_file
@@ -44,7 +44,7 @@ def _open_raw(path: Path, **profile):
 
 def grid_reference(lon: float, lat: float) -> tuple[int, int]:
     """A plausible SPOT GRS (K, J) for a scene centre."""
-    return 1 + int((lon + 180.0) / 360.0 * 998.0), int(round(400.0 - 3.0 * lat))
+    return 1 + int((lon + 180.0) / 360.0 * 998.0), round(400.0 - 3.0 * lat)
 
 
 def metadata(scene: Scene) -> L1AMetadata:
@@ -111,7 +111,7 @@ def write_delivery_ok(folder: Path, product_id: ProductId, delivered_at: datetim
     files = [{"name": name, "size": (folder / name).stat().st_size, "sha256": sha256_file(folder / name)}
              for name in ("METADATA.DIM", "IMAGERY.TIF", "PREVIEW.JPG") if (folder / name).is_file()]
     doc = {"product_id": str(product_id), "site_id": product_id.site_id,
-           "delivered_at": delivered_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "files": files}
+           "delivered_at": delivered_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "files": files}
     path = folder / "DELIVERY.OK"
     tmp = folder / "DELIVERY.OK.tmp"
     tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -12,19 +12,15 @@ import json
 import logging
 from datetime import datetime
 
-from take5_ops.l1a.delivery import format_time, parse_time
-from take5_ops.storage import Store, put_if_changed, read_json
+from take5_ops.storage import Store, layout, put_if_changed, read_json
+from take5_ops.times import format_time, parse_time
 
 log = logging.getLogger(__name__)
 
 
-def published_key(site_id: str) -> str:
-    return f"sla/{site_id}/published.json"
-
-
 def first_publications(work: Store, site_id: str) -> dict[str, datetime]:
     """Product name -> first publication time; entries that do not parse are logged and left out."""
-    key = published_key(site_id)
+    key = layout.sla_published_key(site_id)
     doc = read_json(work, key)
     if doc is None:
         return {}
@@ -50,7 +46,7 @@ def record_first_publications(work: Store, site_id: str, names: list[str], now: 
     if added:
         stamp = format_time(now)
         doc = {"site_id": site_id,
-               "first_published": {**{n: format_time(t) for n, t in known.items()}, **{n: stamp for n in added}}}
-        put_if_changed(work, published_key(site_id), json.dumps(doc, indent=1, sort_keys=True).encode(),
+               "first_published": {**{n: format_time(t) for n, t in known.items()}, **dict.fromkeys(added, stamp)}}
+        put_if_changed(work, layout.sla_published_key(site_id), json.dumps(doc, indent=1, sort_keys=True).encode(),
                        "application/json")
     return added

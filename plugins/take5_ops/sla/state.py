@@ -22,32 +22,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from take5_ops.l1a.delivery import format_time, parse_time
-from take5_ops.storage import Store, StoreError, put_if_changed, read_json
+from take5_ops.storage import Store, StoreError, layout, put_if_changed, read_json
+from take5_ops.times import format_time, parse_time
 
 log = logging.getLogger(__name__)
 
-PREFIX = "sla"
-DIGEST = "digest"  # the ops list's digest, in place of a site id
 VERSION = 1
-
-
-def journal_prefix(site_id: str) -> str:
-    return f"{PREFIX}/{site_id}/sent/"
-
-
-def journal_key(site_id: str, sent_at: datetime) -> str:
-    """Key of a record: two checks racing never overwrite each other's record."""
-    return f"{journal_prefix(site_id)}{sent_at:%Y-%m-%dT%H%M%S}Z.json"
-
-
-def index_key(site_id: str) -> str:
-    return f"{PREFIX}/{site_id}/notified.json"
-
-
-def digest_key(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{PREFIX}/{DIGEST}/{year}-W{week:02d}.json"
+DIGEST = "digest"  # the ops list's digest, in place of a site id (its failed sendings)
 
 
 def _to_json(doc: dict) -> bytes:
@@ -72,7 +53,7 @@ class NotifiedState:
 
     def sent_on(self, day: date) -> bool:
         """True when a message already went to the site's contacts on ``day`` (UTC)."""
-        start = f"{journal_prefix(self.site_id)}{day.isoformat()}T"
+        start = f"{layout.sla_journal_prefix(self.site_id)}{day.isoformat()}T"
         return any(key.startswith(start) for key in self.records)
 
     def _add(self, alerts: list[dict], sent_at: str) -> None:
@@ -102,20 +83,20 @@ def _record_alerts(work: Store, key: str) -> tuple[list[dict], str] | None:
 def _write_index(work: Store, state: NotifiedState) -> None:
     doc = {"version": VERSION, "site_id": state.site_id, "records": state.records, "notified": state.notified,
            "sha256": _checksum(state.records, state.notified)}
-    put_if_changed(work, index_key(state.site_id), _to_json(doc), "application/json")
+    put_if_changed(work, layout.sla_index_key(state.site_id), _to_json(doc), "application/json")
 
 
 def load_state(work: Store, site_id: str) -> NotifiedState:
     """The site's state: the index when it folds exactly the journal listed, else rebuilt from the
     journal (and the index rewritten). An unreadable record is logged; its alerts count as not sent."""
-    records = {info.key: info.etag for info in work.list(journal_prefix(site_id)) if info.key.endswith(".json")}
-    doc = read_json(work, index_key(site_id))
+    records = {info.key: info.etag for info in work.list(layout.sla_journal_prefix(site_id)) if info.key.endswith(".json")}
+    doc = read_json(work, layout.sla_index_key(site_id))
     if _valid_index(doc, site_id, records):
         return NotifiedState(site_id, doc["notified"], records)
     rebuilt = doc is not None or bool(records)  # else the first check of the site
     if rebuilt:
         log.warning("%s: missing, corrupt or behind the journal; rebuilt from %d record(s) of %s",
-                    work.href(index_key(site_id)), len(records), work.href(journal_prefix(site_id)))
+                    work.href(layout.sla_index_key(site_id)), len(records), work.href(layout.sla_journal_prefix(site_id)))
     state = NotifiedState(site_id, records=records, rebuilt=rebuilt)
     for key in sorted(records):
         found = _record_alerts(work, key)
@@ -131,7 +112,7 @@ def record_sent(work: Store, state: NotifiedState, alerts: list[dict], sent_at: 
     """Journal a message accepted by the SMTP server (``alerts``: ``{"subject", "state"}``), then
     update the index."""
     stamp = format_time(sent_at)
-    key = journal_key(state.site_id, sent_at)
+    key = layout.sla_journal_key(state.site_id, sent_at)
     info = work.put_bytes(key, _to_json({"site_id": state.site_id, "sent_at": stamp, "alerts": alerts}),
                           "application/json")
     state.records[key] = info.etag
@@ -139,36 +120,32 @@ def record_sent(work: Store, state: NotifiedState, alerts: list[dict], sent_at: 
     _write_index(work, state)
 
 
-def mail_error_key(site_id: str) -> str:
-    return f"{PREFIX}/{site_id}/mail_error.json"
-
-
 def record_mail_error(work: Store, site_id: str, error: str, failed_at: datetime, alerts: list[dict]) -> None:
     """Keep the last failed send of ``site_id`` (or ``digest``) for the operators, with the time of its
     first occurrence (the same failure again rewrites nothing); best effort."""
-    previous = read_json(work, mail_error_key(site_id)) or {}
+    previous = read_json(work, layout.sla_mail_error_key(site_id)) or {}
     if (previous.get("error"), previous.get("alerts")) == (error, alerts):  # the same failure: since when
         failed_at = parse_time(previous["failed_at"]) if isinstance(previous.get("failed_at"), str) else failed_at
     doc = {"site_id": site_id, "failed_at": format_time(failed_at), "error": error, "alerts": alerts}
     try:
-        put_if_changed(work, mail_error_key(site_id), _to_json(doc), "application/json")
+        put_if_changed(work, layout.sla_mail_error_key(site_id), _to_json(doc), "application/json")
     except StoreError as exc:
-        log.error("%s: cannot record the failed send: %s", work.href(mail_error_key(site_id)), exc)
+        log.error("%s: cannot record the failed send: %s", work.href(layout.sla_mail_error_key(site_id)), exc)
 
 
 def clear_mail_error(work: Store, site_id: str) -> None:
     """Remove the failed-send record of ``site_id`` (a message went); best effort."""
     try:
-        if work.exists(mail_error_key(site_id)):
-            work.delete(mail_error_key(site_id))
+        if work.exists(layout.sla_mail_error_key(site_id)):
+            work.delete(layout.sla_mail_error_key(site_id))
     except StoreError as exc:
-        log.error("%s: cannot remove: %s", work.href(mail_error_key(site_id)), exc)
+        log.error("%s: cannot remove: %s", work.href(layout.sla_mail_error_key(site_id)), exc)
 
 
 def mail_errors(work: Store) -> list[dict]:
     """Every failed-send record (sites and digest), by key order; unreadable ones are left out."""
     docs = []
-    for info in work.list(f"{PREFIX}/"):
+    for info in work.list(layout.sla_prefix()):
         if info.key.endswith("/mail_error.json"):
             doc = read_json(work, info.key)
             if isinstance(doc, dict) and isinstance(doc.get("error"), str):
@@ -178,9 +155,9 @@ def mail_errors(work: Store) -> list[dict]:
 
 def digest_sent(work: Store, day: date) -> bool:
     """True when the weekly digest of ``day``'s ISO week was already sent."""
-    return work.exists(digest_key(day))
+    return work.exists(layout.sla_digest_key(day))
 
 
 def record_digest(work: Store, sent_at: datetime, to: list[str]) -> None:
-    work.put_bytes(digest_key(sent_at.date()), _to_json({"sent_at": format_time(sent_at), "to": to}),
+    work.put_bytes(layout.sla_digest_key(sent_at.date()), _to_json({"sent_at": format_time(sent_at), "to": to}),
                    "application/json")

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from take5_ops.l1a.delivery import parse_time
 from take5_ops.naming import ProductId, is_site_id, match_product_id, parse_product_id
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.published import first_publications
@@ -33,7 +32,8 @@ from take5_ops.sla.rules import (
     local_date,
     status_at,
 )
-from take5_ops.storage import Store, read_json
+from take5_ops.storage import Store, layout, read_json
+from take5_ops.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,8 @@ class SiteStatus:
 
 
 def _product_ids(l1a: Store, work: Store, site_id: str) -> dict[str, ProductId]:
-    names = {info.key.rsplit("/", 1)[-1].removesuffix(".json") for info in work.list(f"ledger/{site_id}/")
-             if info.key.endswith(".json")}
-    names |= set(l1a.list_dirs(f"{site_id}/"))
+    names = set(filter(None, (layout.ledger_product_id(i.key) for i in work.list(layout.ledger_prefix(site_id)))))
+    names |= set(l1a.list_dirs(layout.site_prefix(site_id)))
     found = {}
     for name in sorted(names):
         if not match_product_id(name):
@@ -108,29 +107,28 @@ def _product_ids(l1a: Store, work: Store, site_id: str) -> dict[str, ProductId]:
 def _item_times(dist: Store, site_id: str) -> dict[str, datetime]:
     """``LastModified`` of every Item ``<SITE>/<NAME>/<NAME>.json`` of the site, by product name."""
     times = {}
-    for info in dist.list(f"{site_id}/"):
+    for info in dist.list(layout.site_prefix(site_id)):
         parts = info.key.split("/")
-        if len(parts) == 3 and parts[2] == f"{parts[1]}.json":
+        if len(parts) == 3 and info.key == layout.item_key(site_id, parts[1]):
             times[parts[1]] = info.last_modified
     return times
 
 
 def _ledger_published(work: Store, site_id: str, product_id: str) -> datetime | None:
-    entry = read_json(work, f"ledger/{site_id}/{product_id}.json") or {}
+    entry = read_json(work, layout.ledger_key(site_id, product_id)) or {}
     if entry.get("status") != "published":
         return None
     try:
         return parse_time(entry.get("recorded_at"))
     except ValueError:
-        log.warning("ledger/%s/%s.json: no valid recorded_at; publication time from the Item",
-                    site_id, product_id)
+        log.warning("%s: no valid recorded_at; publication time from the Item", work.href(layout.ledger_key(site_id, product_id)))
         return None
 
 
 def l2a_status(work: Store, site_id: str) -> dict:
     """The L2A series status document ``l2a/<SITE>/status.json`` (written by the L2A chain, read here
     without importing it: numpy-free), ``{}`` when absent or unreadable."""
-    doc = read_json(work, f"l2a/{site_id}/status.json")
+    doc = read_json(work, layout.l2a_status_key(site_id))
     return doc if isinstance(doc, dict) and isinstance(doc.get("dates", {}), dict) else {}
 
 

@@ -1,0 +1,194 @@
+"""HTML of the distribution pages, from STAC documents (pure functions: same documents, same bytes).
+
+Pages are pre-rendered: they need no script to show their content (the
+site page's filters are a small script, ``assets/take5.js``). Every href is
+relative, so the pages work in the bucket served over HTTP and in a local
+folder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from urllib.parse import quote
+
+from take5_ops.distribution.catalog import LEVELS, item_links
+from take5_ops.naming import parse_product_name
+
+TITLE_RE = re.compile(r"SPOT5 Take5 (?P<name>.+) \((?P<country>[^()]+)\)$")
+ASSET_ORDER = ("XS1", "XS2", "XS3", "SWIR", "SRE_XS1", "SRE_XS2", "SRE_XS3", "SRE_SWIR", "AOT",
+               "CLM", "MG2", "SAT", "EDG", "thumbnail", "metadata")
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    """One line of the root page, from a site's collection alone."""
+
+    site_id: str
+    name: str
+    country: str
+    counts: dict[str, int]
+    last_acquisition: datetime | None
+    lon: float | None
+    lat: float | None
+
+
+def summarize(site_id: str, collection: dict) -> SiteSummary:
+    """Name, country, product counts by level, last acquisition and centre of a site's collection."""
+    m = TITLE_RE.match(str(collection.get("title", "")))
+    keywords = collection.get("keywords") or []
+    name = m["name"] if m else site_id
+    country = m["country"] if m else (keywords[2] if len(keywords) > 2 else "")
+    counts, last = dict.fromkeys(LEVELS, 0), None
+    for href in item_links(collection):
+        try:
+            pid, level = parse_product_name(href.rsplit("/", 1)[-1].removesuffix(".json"))
+        except ValueError:
+            continue
+        counts[level] = counts.get(level, 0) + 1
+        last = pid.acquired if last is None or pid.acquired > last else last
+    try:
+        w, s, e, n = collection["extent"]["spatial"]["bbox"][0]
+        lon, lat = (w + e) / 2, (s + n) / 2
+    except (KeyError, IndexError, TypeError, ValueError):
+        lon = lat = None
+    return SiteSummary(site_id, name, country, counts, last, lon, lat)
+
+
+def _href(*parts: str) -> str:
+    return "/".join(quote(p, safe="./-_") for p in parts)
+
+
+def _page(title: str, heading: str, subtitle: str, body: str, root: str, script: bool = False) -> str:
+    js = f'\n<script src="{root}assets/take5.js" defer></script>' if script else ""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{root}assets/take5.css">{js}
+</head>
+<body>
+<header><h1>{escape(heading)}</h1><p>{subtitle}</p></header>
+<main>
+{body}
+<footer>SPOT5 Take5 (2015), CNES. Products as Cloud-Optimized GeoTIFF with a
+<a href="{root}catalog.json">STAC catalog</a>.</footer>
+</main>
+</body>
+</html>
+"""
+
+
+def world_map(sites: list[SiteSummary]) -> str:
+    """An inline SVG of the sites on a lon/lat graticule (plate carrée; no coastlines: no tiles offline)."""
+    lines = [f'<path class="grid" d="M{x} -90V90"/>' for x in range(-180, 181, 30)]
+    lines += [f'<path class="grid" d="M-180 {y}H180"/>' for y in range(-90, 91, 30)]
+    lines.append('<path class="equator" d="M-180 0H180"/>')
+    for s in sites:
+        if s.lon is None:
+            continue
+        lines.append(f'<a href="{_href(s.site_id, "index.html")}"><circle cx="{s.lon:.3f}" cy="{-s.lat:.3f}" r="2.6">'
+                     f'<title>{escape(s.name)} ({escape(s.country)})</title></circle></a>')
+    return ('<svg class="map" viewBox="-180 -90 360 180" role="img" aria-label="Map of the sites">\n'
+            + "\n".join(lines) + "\n</svg>")
+
+
+def root_page(sites: list[SiteSummary]) -> str:
+    """``index.html``: the map and the table of the sites."""
+    rows = []
+    for s in sorted(sites, key=lambda s: s.site_id):
+        last = s.last_acquisition.strftime("%Y-%m-%d") if s.last_acquisition else "–"
+        cells = "".join(f'<td class="num">{s.counts.get(level, 0)}</td>' for level in LEVELS)
+        rows.append(f'<tr data-site="{escape(s.site_id)}"><td><a href="{_href(s.site_id, "index.html")}">'
+                    f'{escape(s.name)}</a></td><td>{escape(s.country)}</td>{cells}<td>{last}</td></tr>')
+    heads = "".join(f'<th class="num">{level}</th>' for level in LEVELS)
+    total = sum(sum(s.counts.values()) for s in sites)
+    body = f"""{world_map(sites)}
+<table id="sites">
+<thead><tr><th>Site</th><th>Country</th>{heads}<th>Last acquisition</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>"""
+    return _page("SPOT5 Take5", "SPOT5 Take5", f"{len(sites)} sites, {total} products: orthorectified "
+                 "top-of-atmosphere (L1C) and surface (L2A) reflectance, every 5 days in 2015.", body, "")
+
+
+def _cloud(item: dict, l2a_clouds: dict[str, float]) -> float | None:
+    props = item.get("properties") or {}
+    if "eo:cloud_cover" in props:
+        return float(props["eo:cloud_cover"])
+    return l2a_clouds.get(props.get("take5:l1a_product_id", ""))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def product_row(href: str, item: dict, cloud: float | None) -> str:
+    """One ``<tr>`` of the site page: date, level, cloud cover, quicklook, files, Item and metadata links."""
+    props = item["properties"]
+    when = datetime.fromisoformat(str(props["datetime"]))
+    level = str(props.get("take5:level", ""))
+    base = href.rsplit("/", 1)[0]  # ./<NAME>
+    assets = item.get("assets") or {}
+    keys = sorted(assets, key=lambda k: (ASSET_ORDER.index(k) if k in ASSET_ORDER else len(ASSET_ORDER), k))
+    links = []
+    for k in keys:
+        a = assets[k]
+        size = a.get("file:size")
+        tip = f' title="{escape(a.get("title", k))}, {_size(size)}"' if isinstance(size, int) else ""
+        links.append(f'<a href="{base}/{_href(a["href"].removeprefix("./"))}"{tip}>{escape(k)}</a>')
+    thumb = assets.get("thumbnail")
+    img = (f'<img class="qkl" loading="lazy" alt="quicklook" src="{base}/{_href(thumb["href"].removeprefix("./"))}">'
+           if thumb else "")
+    cloud_text = "–" if cloud is None else f"{cloud:.1f} %"
+    return (f'<tr data-level="{escape(level)}" data-date="{when:%Y-%m-%d}" '
+            f'data-cloud="{"" if cloud is None else f"{cloud:g}"}">'
+            f'<td>{when:%Y-%m-%d %H:%M} UTC</td><td class="level-{escape(level)}">{escape(level)}</td>'
+            f'<td class="num">{cloud_text}</td><td>{img}</td>'
+            f'<td class="files">{"".join(links)}</td>'
+            f'<td><a class="item" href="{_href(href.removeprefix("./"))}">STAC Item</a></td></tr>')
+
+
+def site_page(site_id: str, collection: dict, items: dict[str, dict]) -> str:
+    """``<SITE>/index.html``: Metalinks, filters and one row per product (``items``: Item dicts by href)."""
+    summary = summarize(site_id, collection)
+    l2a_clouds = {(d.get("properties") or {}).get("take5:l1a_product_id", ""): float(d["properties"]["eo:cloud_cover"])
+                  for d in items.values()
+                  if (d.get("properties") or {}).get("take5:level") == "L2A" and "eo:cloud_cover" in d["properties"]}
+    order = sorted(items, key=lambda h: (items[h]["properties"]["datetime"], items[h]["properties"].get("take5:level", "")))
+    rows = [product_row(h, items[h], _cloud(items[h], l2a_clouds)) for h in order]
+    meta4 = [(k.removeprefix("metalink-"), a) for k, a in sorted((collection.get("assets") or {}).items())
+             if k.startswith("metalink-")]
+    downloads = "".join(f'<a href="{_href(a["href"].removeprefix("./"))}" type="{escape(a.get("type", ""))}">'
+                        f'All {escape(level)} files (Metalink)</a>' for level, a in meta4)
+    options = "".join(f'<option value="{level}">{level}</option>' for level in LEVELS)
+    body = f"""<p class="downloads"><a href="../index.html">All sites</a>{downloads}
+<a href="collection.json">STAC Collection</a></p>
+<form id="filters" class="filters" onsubmit="return false">
+<label>Level <select name="level"><option value="">all</option>{options}</select></label>
+<label>From <input type="date" name="start"></label>
+<label>To <input type="date" name="end"></label>
+<label>Max cloud cover (%) <input type="number" name="maxcloud" min="0" max="100" step="any"></label>
+<button type="reset">Clear</button>
+</form>
+<p id="count" class="count">{len(rows)} products</p>
+<table id="products">
+<thead><tr><th>Acquired</th><th>Level</th><th class="num">Cloud cover</th><th>Quicklook</th><th>Files</th>
+<th>Metadata</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+<p class="count">Cloud cover: the L2A cloud mask's; an L1C shows the one of its L2A when published.
+A product whose cloud cover is unknown is hidden by a cloud cover filter. Metalinks download and verify
+every file, e.g. <code>aria2c --metalink-file={escape(site_id)}_L1C.meta4</code>.</p>"""
+    counts = ", ".join(f"{n} {level}" for level, n in summary.counts.items())
+    return _page(f"SPOT5 Take5 {summary.name}", f"{summary.name} ({summary.country})",
+                 f"Site {escape(site_id)}: {counts} products.", body, "../", script=True)

@@ -1,0 +1,142 @@
+"""A site DAG run end to end with ``dag.test()`` against the S3 server over HTTP.
+
+Simulated deliveries are uploaded to the moto server; the real DAG (parsed
+from ``dags/`` with a small site configuration) runs every task: the
+deferrable sensor's trigger inline, validation, L1C, publication and the
+catalog update. A second run with no new delivery is skipped and changes
+nothing in any bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from pyproj import Transformer
+
+from helpers.paths import ROOT
+from helpers.stac_validation import validate_tree
+from take5_ops.l1a.upload import delivery_folders, upload_delivery
+from take5_ops.storage import LocalStore, copy_tree, layout
+
+SITE = "FrancePornic"
+GRID_PX = 640
+DATES = [datetime(2015, 4, 8, 10, 40, tzinfo=UTC), datetime(2015, 4, 13, 10, 40, tzinfo=UTC)]
+
+
+def small_site_config(folder: Path) -> dict:
+    """A small grid (6.4 km) around Pornic, written as ``<folder>/FrancePornic.yaml``."""
+    lon, lat = -2.0, 47.1
+    x, y = Transformer.from_crs(4326, 32630, always_xy=True).transform(lon, lat)
+    cfg = {
+        "site_id": SITE, "name": "France : Pornic", "country": "France", "center": {"lon": lon, "lat": lat},
+        "grid": {"epsg": 32630, "ulx": round(x / 10) * 10 - GRID_PX * 5, "uly": round(y / 10) * 10 + GRID_PX * 5,
+                 "width": GRID_PX, "height": GRID_PX, "resolution": 10.0},
+        "cycle_day": 3, "first_acquisition": "2015-04-08", "aerosol_model": "CONT",
+        "sla": {"contacts": ["ops@example.org"]},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{SITE}.yaml").write_text(yaml.safe_dump(cfg))
+    return cfg
+
+
+def airflow_env(home: Path, configs: Path, endpoint: str, buckets: dict) -> dict:
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        TAKE5_SITE_CONFIGS=str(configs),
+        TAKE5_TASK_RETRIES="0",
+        AIRFLOW_CONN_AWS_DEFAULT=json.dumps({
+            "conn_type": "aws", "login": "testing", "password": "testing",
+            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+        }),
+    )
+    env.update({f"TAKE5_{role.upper()}_BUCKET": store.bucket for role, store in buckets.items()})
+    return env
+
+
+def run_dag(env: dict, conf: dict) -> dict:
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "helpers" / "dag_runner.py"), f"take5_{SITE}", json.dumps(conf)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def bucket_state(buckets: dict) -> dict:
+    return {(role, i.key): (i.etag, i.last_modified) for role, s in buckets.items() for i in s.list()}
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    from take5_ops.sim import simulate_product
+    from take5_ops.siteconfig import load_site_config
+
+    root = tmp_path_factory.mktemp("e2e")
+    small_site_config(root / "configs")
+    site = load_site_config(root / "configs" / f"{SITE}.yaml")
+    for acquired in DATES:
+        simulate_product(site, acquired, root / "sim", size=700, truth=False)
+    return root
+
+
+def test_weekly_site_dag_runs_end_to_end_then_skips(simulated, s3_endpoint, s3_buckets, tmp_path):
+    home = tmp_path / "airflow"
+    env = airflow_env(home, simulated / "configs", s3_endpoint, s3_buckets)
+    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True,
+                   capture_output=True)
+    copy_tree(LocalStore(simulated / "sim" / "aux"), s3_buckets["aux"])
+    first, second = delivery_folders(simulated / "sim" / "l1a")
+
+    # week 1: one delivery (a mapped group of one), week 2: the next one
+    for week, folder in enumerate((first, second), start=1):
+        upload_delivery(folder, s3_buckets["l1a"])
+        run = run_dag(env, {"poll_seconds": 1, "timeout_seconds": 60})
+        assert run["state"] == "success", run
+        tasks = run["tasks"]
+        assert [tasks[k] for k in ("wait_for_delivery", "validate_deliveries", "l1c[0]", "publish[0]",
+                                   "update_catalog")] == ["success"] * 5, tasks
+        assert "l1c[1]" not in tasks
+        # the L2A gate is closed (a few days of history): the branch skips the L2A and says why
+        assert (tasks["l2a_gate"], tasks["l2a"]) == ("success", "skipped"), tasks
+        status = json.loads(s3_buckets["work"].get_bytes(layout.l2a_status_key(SITE)))
+        assert status["gate"] == "closed" and f"/{status['init_days']} days" in status["message"]
+        assert len(status["dates"]) == week and {d["outcome"] for d in status["dates"].values()} == {"waiting"}
+        collection = json.loads(s3_buckets["dist"].get_bytes(f"{SITE}/collection.json"))
+        assert len([link for link in collection["links"] if link["rel"] == "item"]) == week
+
+    dist = s3_buckets["dist"]
+    catalog = json.loads(dist.get_bytes("catalog.json"))
+    assert [link["href"] for link in catalog["links"] if link["rel"] == "child"] == [f"./{SITE}/collection.json"]
+    collection = json.loads(dist.get_bytes(f"{SITE}/collection.json"))
+    items = sorted(link["href"] for link in collection["links"] if link["rel"] == "item")
+    assert len(items) == len(DATES)
+    for href in items:
+        item = json.loads(dist.get_bytes(f"{SITE}/{href.removeprefix('./')}"))
+        assert {"XS1", "XS2", "XS3", "SWIR", "thumbnail", "metadata"} <= set(item["assets"])
+        base = f"{SITE}/{href.removeprefix('./').rsplit('/', 1)[0]}/"
+        for asset in item["assets"].values():
+            info = dist.head(base + asset["href"].removeprefix("./"))
+            assert info is not None and info.size == asset["file:size"]
+    documents = validate_tree(dist.get_bytes)
+    assert len(documents) == 2 + len(DATES)
+    ledger = sorted(i.key for i in s3_buckets["work"].list(layout.ledger_prefix(SITE)))
+    assert len(ledger) == len(DATES)
+
+    before = bucket_state(s3_buckets)
+    idle = run_dag(env, {"poll_seconds": 1, "timeout_seconds": 3})
+    assert idle["tasks"]["wait_for_delivery"] == "skipped", idle
+    # everything skipped but the SLA check, which runs at the end of every run (no SMTP connection here)
+    assert idle["tasks"].pop("sla_check") == "success", idle
+    assert all(state == "skipped" for state in idle["tasks"].values()), idle
+    assert bucket_state(s3_buckets) == before

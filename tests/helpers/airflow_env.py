@@ -1,0 +1,52 @@
+"""Airflow settings for the tests: a private ``AIRFLOW_HOME`` in a temporary folder.
+
+Import this module, and call :func:`configure`, before anything imports
+Airflow: Airflow reads its configuration once, at import. :func:`migrate`
+creates the SQLite metadata database (``airflow db migrate``, a few seconds),
+once per process, for tests that need it (``dag.test()``, DB sync).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from helpers.paths import DAGS, PLUGINS
+
+_HOME: Path | None = None
+
+
+def configure() -> Path:
+    """Point Airflow at a temporary home (no examples, dags/ and plugins/ of the repo); return the home."""
+    global _HOME
+    if _HOME is None:
+        if "airflow" in sys.modules and not os.environ.get("AIRFLOW_HOME", "").startswith(tempfile.gettempdir()):
+            raise RuntimeError("Airflow was imported before tests/airflow_env.configure(): its settings are fixed")
+        _HOME = Path(tempfile.mkdtemp(prefix="take5-airflow-"))
+        atexit.register(shutil.rmtree, _HOME, True)
+        os.environ.update(
+            AIRFLOW_HOME=str(_HOME),
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
+            AIRFLOW__CORE__PLUGINS_FOLDER=str(PLUGINS),
+            AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
+            TAKE5_TASK_RETRIES="0",
+        )
+    return _HOME
+
+
+def migrate() -> None:
+    """Create the metadata database of the test home (once per process)."""
+    home = configure()
+    marker = home / ".migrated"
+    if marker.exists():
+        return
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, env=dict(os.environ),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    marker.touch()

@@ -1,0 +1,61 @@
+"""Published fake products (L1C and L2A) for the distribution tests: real publication through the pipeline."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+from helpers.fake_products import make_product
+from take5_ops.pipeline import publish, update_catalog
+from take5_ops.products.product import Product
+from take5_ops.products.workspace import upload_product
+from take5_ops.storage import Buckets
+
+
+def make_level(root: Path, acquired: datetime, level: str = "L1C", cloud: float | None = None,
+               value: int = 1000) -> Product:
+    """A fake product folder of ``level``; an L2A one gets ``eo:cloud_cover`` = ``cloud``."""
+    product = make_product(root, acquired, value=value)
+    if level == "L1C":
+        return product
+    name = product.name.replace("_L1C_", f"_{level}_")
+    folder = Path(root) / name
+    (Path(root) / product.name).rename(folder)
+    files = []
+    for f in product.files:
+        new = f.name.replace(product.name, name)
+        (folder / f.name).rename(folder / new)
+        files.append(dataclasses.replace(f, name=new))
+    (folder / "manifest.json").unlink()
+    props = dict(product.properties)
+    if cloud is not None:
+        props["eo:cloud_cover"] = cloud
+    out = Product(name, level, product.site_id, product.product_id, product.acquired, files, props)
+    out.write_manifest(folder)
+    return out
+
+
+def publish_all(buckets: Buckets, site, root: Path, specs: list[tuple]) -> tuple[list[Product], dict]:
+    """Make, process-upload and publish products ``(acquired, level, cloud, value)``, then update the catalog."""
+    products, published, accepted = [], [], []
+    for i, (acquired, level, cloud, value) in enumerate(specs):
+        product = make_level(Path(root) / f"p{i}", acquired, level, cloud, value)
+        upload_product(buckets.work, product, Path(root) / f"p{i}" / product.name)
+        item = {"product": product.to_dict(), "accepted": accepted_dict(product)}
+        published.append(publish(buckets, site, item))
+        accepted.append(item["accepted"])
+        products.append(product)
+    return products, update_catalog(buckets, site, published, accepted)
+
+
+def accepted_dict(product, etag: str = "etag-1", delivered_at: str = "2015-05-04T02:13:00Z") -> dict:
+    """What intake returns for the delivery of ``product`` (Accepted.to_dict())."""
+    return {
+        "site_id": product.site_id, "product_id": product.product_id, "marker_etag": etag,
+        "marker_last_modified": delivered_at, "delivered_at": delivered_at,
+        "manifest": {"product_id": product.product_id, "site_id": product.site_id, "delivered_at": delivered_at,
+                     "files": [{"name": "METADATA.DIM", "size": 1, "sha256": "0" * 64},
+                               {"name": "IMAGERY.TIF", "size": 1, "sha256": "1" * 64}]},
+        "acquired": product.acquired.isoformat().replace("+00:00", "Z"), "instrument": 2,
+    }
