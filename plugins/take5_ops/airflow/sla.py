@@ -1,7 +1,7 @@
 """SLA task callables: the end-of-run check of a site DAG and the daily ``take5_sla_monitor`` DAG.
 
 None of them fails its run because of an e-mail: SMTP failures are retried by the mailer, then
-logged as WARNING, returned in the XCom and kept in ``sla/<SITE>/mail_error.json`` (the
+logged as WARNING, returned in the XCom and kept in the work bucket (``layout.sla_mail_error_key``) (the
 dashboard shows them). The moment judged is the ``now`` given (ISO 8601 with its offset: the
 monitor's param, for replays and tests), else ``$TAKE5_SLA_NOW``, else the wall clock. The end of
 the campaign for quiet sites: Variable ``take5_campaign_end``, else ``$TAKE5_CAMPAIGN_END``

@@ -3,7 +3,7 @@
 Per site: L1A received (every product the site knows: ledger entries and delivery prefixes) and
 rejected (ledger status ``rejected``), L1C and L2A published (first publication at or before
 ``now``, :func:`take5_ops.sla.site_status`), the dates waiting for the L2A initialization and the
-history the series has (``l2a/<SITE>/status.json``), and the product levels at risk or breached.
+history the series has (its status document, ``layout.l2a_status_key``), and the product levels at risk or breached.
 Campaign-wide: totals, publications per ISO week, and the latency acquisition -> publication.
 """
 

@@ -226,7 +226,7 @@ def update_root_catalog(dist: Store) -> bool:
 
 def withdraw_product(work: Store, dist: Store, site: SiteConfig, name: str,
                      url_for: Callable[[str], str] | None = None) -> dict:
-    """Withdraw a published product for good: the withdrawal record ``withdrawn/<SITE>/<NAME>.json`` in
+    """Withdraw a published product for good: the withdrawal record (``layout.withdrawn_key``) in
     the work bucket (no later run publishes it again), then :func:`unpublish_product`.
 
     Every step is idempotent: a rerun after a failure completes the withdrawal.

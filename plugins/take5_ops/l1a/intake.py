@@ -143,7 +143,7 @@ def ledger_entry(work: Store, site_id: str, product_id: str) -> dict | None:
 
 
 def record(work: Store, outcome: Outcome, status: str, product_name: str | None = None) -> None:
-    """Write ``ledger/<SITE>/<PRODUCT_ID>.json`` for ``outcome``; unchanged entries are not rewritten.
+    """Write the ledger entry (``layout.ledger_key``) of ``outcome``; unchanged entries are not rewritten.
 
     ``status`` is ``rejected`` for a :class:`Rejected`, ``stale`` for a
     :class:`Stale`, and the processing outcome (e.g. ``published``) for an
@@ -356,7 +356,7 @@ def _safe_etag(etag: str) -> str:
 
 
 def quarantine(work: Store, rejected: Rejected) -> str:
-    """Write ``quarantine/<SITE>/<PRODUCT_ID>/<ETAG>.json`` once (reason, when, files seen); return its key."""
+    """Write the quarantine record (``layout.quarantine_key``) once (reason, when, files seen); return its key."""
     key = layout.quarantine_key(rejected.site_id, rejected.product_id, _safe_etag(rejected.marker_etag))
     if not work.exists(key):
         work.put_bytes(key, json.dumps(rejected.to_dict(), indent=2, sort_keys=True).encode(), "application/json")

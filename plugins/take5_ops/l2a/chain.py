@@ -3,7 +3,7 @@
 One call walks every step of :mod:`take5_ops.l2a.series` (backward
 initialization, then forward dates). Each step has a **fingerprint**: the hash
 of the previous step's fingerprint, the step, its L1C manifest and the
-processing parameters. A step whose record (``l2a/<SITE>/steps/<L1C>.json``,
+processing parameters. A step whose record (``layout.l2a_step_prefix`` + ``.json``,
 or ``init/<START>/`` for backward steps) carries the same fingerprint, with
 its state file and its product intact, is done; the walk resumes after the
 last such step. So:

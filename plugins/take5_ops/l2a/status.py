@@ -1,4 +1,4 @@
-"""The L2A status document of a site: ``l2a/<SITE_ID>/status.json`` in the work bucket.
+"""The L2A status document of a site: ``layout.l2a_status_key`` in the work bucket.
 
 Written at the end of every L2A run; read by the dashboard and the operators::
 

@@ -1,4 +1,4 @@
-"""Processed products in the work bucket (``products/<SITE>/<NAME>/``): upload, read back, find done work.
+"""Processed products in the work bucket (``layout.product_prefix``): upload, read back, find done work.
 
 A product folder is uploaded file by file (files already right are skipped)
 with its ``manifest.json`` last: a manifest present means a complete product.
@@ -37,7 +37,7 @@ def read_manifest(work: Store, site_id: str, name: str) -> Product:
 
 
 def upload_product(work: Store, product: Product, folder: Path) -> None:
-    """Upload a product folder to ``products/<SITE>/<NAME>/``: files already right are skipped,
+    """Upload a product folder to its ``layout.product_prefix``: files already right are skipped,
     ``manifest.json`` goes last."""
     prefix = layout.product_prefix(product.site_id, product.name)
     for f in product.files:

@@ -1,4 +1,4 @@
-"""When each product was first published: ``sla/<SITE>/published.json`` in the work bucket.
+"""When each product was first published: ``layout.sla_published_key`` in the work bucket.
 
 ``{"site_id", "first_published": {PRODUCT_NAME: "YYYY-MM-DDTHH:MM:SSZ"}}``. Written by
 :func:`take5_ops.pipeline.update_catalog` after each publication; a time once recorded is kept,

@@ -1,12 +1,12 @@
 """What was already told, kept in the work bucket so that it survives restarts.
 
-- ``sla/<SITE>/sent/<YYYY-MM-DD>T<HHMMSS>Z.json``: the journal, one record per
+- ``layout.sla_journal_key``: the journal, one record per
   message sent to the site's contacts (at most one per UTC day), written once
   the SMTP server accepted it: ``{"site_id", "sent_at", "alerts": [{"subject", "state"}]}``.
-- ``sla/<SITE>/notified.json``: the index, the union of the records with the
+- ``layout.sla_index_key``: the index, the union of the records with the
   ETag of each record it folds and a SHA-256 of its own content.
-- ``sla/digest/<YYYY>-W<WW>.json``: the weekly digest of that ISO week was sent.
-- ``sla/<SITE>/mail_error.json`` (``sla/digest/mail_error.json``): the last message that could not
+- ``layout.sla_digest_key``: the weekly digest of that ISO week was sent.
+- ``layout.sla_mail_error_key`` (of the site, or of ``digest``): the last message that could not
   be sent, ``{"site_id", "failed_at", "error", "alerts"}``, removed once one goes (the dashboard shows it).
 
 The index is a cache: when it is missing, unreadable, fails its SHA-256 or

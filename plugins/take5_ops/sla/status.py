@@ -1,7 +1,7 @@
 """A site's products and their SLA status, read from the stores.
 
 The products of a site are the L1A it knows: the ledger entries
-(``ledger/<SITE>/<PRODUCT_ID>.json`` of the work bucket) and the delivery
+(``layout.ledger_key`` in the work bucket) and the delivery
 prefixes (``<SITE>/<PRODUCT_ID>/`` of the L1A bucket), each with the
 acquisition time of its ``PRODUCT_ID``. A product level is published at the
 earliest of: the ledger's ``recorded_at`` when its status is ``published``
@@ -126,7 +126,7 @@ def _ledger_published(work: Store, site_id: str, product_id: str) -> datetime | 
 
 
 def l2a_status(work: Store, site_id: str) -> dict:
-    """The L2A series status document ``l2a/<SITE>/status.json`` (written by the L2A chain, read here
+    """The L2A series status document (``layout.l2a_status_key``, written by the L2A chain, read here
     without importing it: numpy-free), ``{}`` when absent or unreadable."""
     doc = read_json(work, layout.l2a_status_key(site_id))
     return doc if isinstance(doc, dict) and isinstance(doc.get("dates", {}), dict) else {}
@@ -145,7 +145,7 @@ def site_status(site: SiteConfig, l1a: Store, work: Store, dist: Store, now: dat
     expected acquisition days with nothing delivered ``sla.at_risk_days`` later.
 
     ``published``: product name -> publication time, for publications the stores do not show.
-    An L2A the chain found too cloudy to produce (``l2a/<SITE>/status.json``) is not due.
+    An L2A the chain found too cloudy to produce (its status document) is not due.
     Expected days run from the first known acquisition (else ``first_acquisition``) to
     ``campaign_end`` (default the end of the Take5 campaign, 2015-09-15; ``None``: no end).
     """
