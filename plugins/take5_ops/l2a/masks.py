@@ -26,6 +26,8 @@ WATER_NIR = 0.06
 DARK_RATIO = 0.8
 ZONE_DARK_RATIO = 0.9  # inside the shadow zone of a detected cloud (shadow edges)
 PERSISTENT_RATIO = 1.25  # a darkening already seen on a recent date within this ratio is a surface change
+RED_KEPT = 0.95  # a darkening that leaves the red at least this fraction of the composite's is no shadow
+EXTENSION_GREEN = 0.015  # the cloud extension grows into pixels whose green rose at least this much
 
 
 def water(sr: np.ndarray) -> np.ndarray:
@@ -88,6 +90,20 @@ def stable(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (sr[N] + sr[S]) / (comp[N] + comp[S])
     return (ratio > DARK_RATIO) & (ratio < 1.0 / DARK_RATIO)
+
+
+def red_kept(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """The red at least :data:`RED_KEPT` times the composite's. A cloud shadow dims every band (only the
+    diffuse light is left, a larger share in the visible than in the NIR, never the whole); a burn or a
+    harvest of green vegetation darkens the NIR and the SWIR but not the red."""
+    with np.errstate(invalid="ignore"):
+        return sr[R] >= RED_KEPT * comp[R]
+
+
+def brightened(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Green above the composite's by :data:`EXTENSION_GREEN`: where a cloud's thin edge may be."""
+    with np.errstate(invalid="ignore"):
+        return sr[G] - comp[G] > EXTENSION_GREEN
 
 
 def persistent(toa_nir_swir: np.ndarray, stack_nir_swir: list[np.ndarray]) -> np.ndarray:

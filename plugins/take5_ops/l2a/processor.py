@@ -117,8 +117,8 @@ class _Scene:
     """Whole-grid byte masks of pass 1."""
 
     def __init__(self, shape):
-        (self.valid, self.ref, self.mono, self.multi, self.cloud, self.dark, self.dim, self.changed, self.water,
-         self.snow) = (np.zeros(shape, bool) for _ in range(10))
+        (self.valid, self.ref, self.mono, self.multi, self.cloud, self.dark, self.dim, self.changed, self.lost,
+         self.hazy, self.water, self.snow) = (np.zeros(shape, bool) for _ in range(12))
 
 
 def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, recent: Sequence[Path],
@@ -148,7 +148,7 @@ def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, rec
             scene, sample = _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         except rasterio.errors.RasterioError as exc:
             raise L2AInputError(f"{l1c}: cannot read the rasters ({exc})") from None
-        cloud = masks.dilate(scene.cloud, CLOUD_DILATION) & scene.valid
+        cloud = masks.grow(scene.cloud, scene.hazy, CLOUD_DILATION) & scene.valid
         shadow, shadow_out = _shadows(site, inp, scene, cloud)
         shadow_all = shadow | shadow_out
         if sample[0].shape[1]:
@@ -226,12 +226,15 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
             flagged &= ~_correlated(sr[0], comp[0], stack, lo, hi, c, flagged & ~sat)
         dim = masks.darkened(src, cmp_c, masks.ZONE_DARK_RATIO) & has_comp & valid & ~flagged
         dark = dim & masks.darkened(src, cmp_c)
-        changed = np.zeros_like(dark)
+        lost = dark & masks.red_kept(src, cmp_c)
+        changed = lost.copy()
         if dark.any() and stack:
             nir_swir = [(_read(s["XS3"], row0, rows) + _read(s["SWIR"], row0, rows)) for s in stack]
-            changed = dark & masks.persistent(toa[2, c] + toa[3, c], nir_swir)
-        for key, value in (("valid", valid), ("ref", valid & has_comp & ~flagged), ("mono", mono), ("multi", multi), ("cloud", flagged),
-                           ("dark", dark), ("dim", dim), ("changed", changed), ("water", water), ("snow", snow)):
+            changed |= dark & masks.persistent(toa[2, c] + toa[3, c], nir_swir)
+        hazy = masks.brightened(src, cmp_c) | ~has_comp
+        for key, value in (("valid", valid), ("ref", valid & has_comp & ~flagged), ("mono", mono), ("multi", multi),
+                           ("cloud", flagged), ("dark", dark), ("dim", dim), ("changed", changed), ("lost", lost),
+                           ("hazy", hazy), ("water", water), ("snow", snow)):
             getattr(scene, key)[core] = value
         pick = np.zeros_like(valid)
         pick[::AOT_LATTICE, ::AOT_LATTICE] = True  # STRIP is a multiple of AOT_LATTICE: a fixed lattice
@@ -298,13 +301,14 @@ def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[n
     if not scene.dark.any():
         return inside, outside
     steps = shadows.offsets(site, inp.angles, COARSE * g.resolution)
-    zone_c = masks.dilate(shadows.shadow_zone(cloud_c, dark_c, ref_c > 0.5, steps), 1)
-    beyond_c = shadows.outside_zone(valid_c < 0.5, steps)
+    labels, chosen = shadows.altitudes(cloud_c, dark_c, ref_c > 0.5, steps)
+    zone_c = masks.dilate(shadows.zone_of(labels, chosen, steps), 1)
+    beyond_c = shadows.outside_zone(valid_c < 0.5, steps[chosen.any(axis=1)])
     edge, edge_out = np.zeros_like(cloud), np.zeros_like(cloud)  # dimmed pixels a shadow may grow into
     for row0 in range(0, g.height, STRIP):
         core = slice(row0, min(row0 + STRIP, g.height))
         beyond = spread(beyond_c, COARSE, row0, core.stop - row0, g.width)
-        inside[core] = spread(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core]
+        inside[core] = spread(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core] & ~scene.lost[core]
         outside[core] = beyond & scene.dark[core] & ~scene.changed[core]
         edge[core] = scene.dim[core] & ~scene.changed[core] & ~cloud[core]
         edge_out[core] = edge[core] & beyond

@@ -21,8 +21,8 @@ from take5_ops.sim.scene import Cloud, Sky, Smoke, acquisition_dates
 from take5_ops.sim.surface import WATER, Burn, Harvest, Landscape
 
 SITES = Path(__file__).resolve().parents[3] / "include" / "site_configs"
-TORN = CloudStyle(small=600.0, large=6000.0, turbulence=0.6, edge=0.5)  # small cumulus, fractal edges
-MIXED = CloudStyle(small=1000.0, large=12000.0, turbulence=0.35)
+TORN = CloudStyle(small=700.0, large=8000.0, turbulence=0.35, edge=0.6)  # small cumulus, fractal edges
+MIXED = CloudStyle(small=1000.0, large=12000.0, turbulence=0.2)
 
 
 @dataclass(frozen=True)

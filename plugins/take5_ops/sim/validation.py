@@ -133,6 +133,7 @@ def picture(entry: dict, path: Path) -> None:
                     (m & SMOKE > 0, (230, 0, 230)))):
         out = rgb.copy()
         for mask, colour in layers:
+            mask = mask & (entry["EDG"] == 0)
             for k in range(3):
                 out[k][mask] = (0.45 * out[k][mask] + 0.55 * colour[k]).astype(np.uint8)
         panels.append(out)
