@@ -107,7 +107,8 @@ def brightened(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
 
 
 def persistent(toa_nir_swir: np.ndarray, stack_nir_swir: list[np.ndarray]) -> np.ndarray:
-    """Pixels whose NIR + SWIR TOA (y, x) matches, within :data:`PERSISTENT_RATIO`, that of a recent date."""
+    """Pixels whose NIR + SWIR TOA (y, x) matches, within :data:`PERSISTENT_RATIO`, that of a recent date.
+    (Not "as dark or darker": a shadow often falls where a recent date had one, and would pass.)"""
     out = np.zeros(toa_nir_swir.shape, bool)
     for other in stack_nir_swir:
         with np.errstate(invalid="ignore", divide="ignore"):

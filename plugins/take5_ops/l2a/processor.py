@@ -279,10 +279,11 @@ def _column_runs(mask: np.ndarray, block: int) -> list[tuple[int, int]]:
 
 def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cloud shadows: dimmed pixels inside the geometric shadow zone of the detected clouds, darkened ones
-    inside the zone where clouds outside the image can cast theirs. A darkening a recent date saw too
-    (a surface change) does not steer the altitude search, and is a shadow only inside the zone of a
-    detected cloud. Both shadows then grow into the connected dimmed pixels around them (edges finer than
-    the coarse zone)."""
+    inside the zone where clouds outside the image, at the heights found for those inside (any height if
+    none was found), can cast theirs. A surface change (a darkening a recent date saw too, or one that
+    kept the red) does not steer the altitude search and is no shadow outside the zone of a detected
+    cloud; inside it, only one that kept the red is spared. Both shadows then grow into the connected
+    dimmed pixels around them (edges finer than the coarse zone)."""
     g = site.grid
     shape = (-(-g.height // COARSE), -(-g.width // COARSE))
     cells = COARSE * COARSE
@@ -303,7 +304,8 @@ def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[n
     steps = shadows.offsets(site, inp.angles, COARSE * g.resolution)
     labels, chosen = shadows.altitudes(cloud_c, dark_c, ref_c > 0.5, steps)
     zone_c = masks.dilate(shadows.zone_of(labels, chosen, steps), 1)
-    beyond_c = shadows.outside_zone(valid_c < 0.5, steps[chosen.any(axis=1)])
+    heights = chosen.any(axis=1)
+    beyond_c = shadows.outside_zone(valid_c < 0.5, steps[heights] if heights.any() else steps)
     edge, edge_out = np.zeros_like(cloud), np.zeros_like(cloud)  # dimmed pixels a shadow may grow into
     for row0 in range(0, g.height, STRIP):
         core = slice(row0, min(row0 + STRIP, g.height))

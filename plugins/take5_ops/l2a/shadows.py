@@ -92,8 +92,7 @@ def shadow_zone(cloud: np.ndarray, dark: np.ndarray, valid: np.ndarray, steps: n
 
 def outside_zone(outside: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Cells where clouds beyond ``outside`` cells (no data) or beyond the grid may cast a shadow, for the
-    cloud heights of ``steps``: those found for the clouds in the image (none found: no such zone; an
-    unexplained darkening anywhere within 8 km would otherwise be taken for a shadow)."""
+    cloud heights of ``steps``."""
     zone = np.zeros(outside.shape, bool)
     for dr, dc in steps:
         zone |= shift(outside, dr, dc, True)
