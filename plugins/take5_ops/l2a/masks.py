@@ -26,6 +26,7 @@ WATER_NIR = 0.06
 DARK_RATIO = 0.8
 ZONE_DARK_RATIO = 0.9  # inside the shadow zone of a detected cloud (shadow edges)
 PERSISTENT_RATIO = 1.25  # a darkening already seen on a recent date within this ratio is a surface change
+SAME_ABS, SAME_REL = 0.02, 0.05  # a brightening seen with the same spectrum on a recent date is a surface change
 RED_KEPT = 0.95  # a darkening that leaves the red at least this fraction of the composite's is no shadow
 EXTENSION_GREEN = 0.015  # the cloud extension grows into pixels whose green rose at least this much
 
@@ -60,6 +61,15 @@ def multi_cloud(sr: np.ndarray, comp: np.ndarray, age_days: np.ndarray) -> np.nd
     d = sr - comp
     with np.errstate(invalid="ignore"):
         return (d[G] > threshold(age_days)) & (d[R] < RED_RATIO * d[G]) & (d[N] < NIR_RATIO * d[G])
+
+
+def turbid(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """The red rose less than the green and the NIR fell, against the composite: with the green increase
+    of :func:`multi_cloud`, a scattering layer (smoke, haze: stronger at shorter wavelengths) over
+    vegetation. Land changes that raise the green and dim the NIR (to soil, stubble) raise the red more."""
+    d = sr - comp
+    with np.errstate(invalid="ignore"):
+        return (d[R] < d[G]) & (d[N] < 0)
 
 
 def local_correlation(a: np.ndarray, b: np.ndarray, size: int = CORR_SIZE) -> np.ndarray:
@@ -115,6 +125,13 @@ def persistent(toa_nir_swir: np.ndarray, stack_nir_swir: list[np.ndarray]) -> np
             ratio = toa_nir_swir / other
         out |= (ratio < PERSISTENT_RATIO) & (ratio > 1.0 / PERSISTENT_RATIO)
     return out
+
+
+def same_spectrum(toa: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """TOA (band, y, x) within :data:`SAME_ABS` + :data:`SAME_REL` of ``other`` in every band: the same
+    surface seen again (a brightening that stays, e.g. a harvest to stubble), not a cloud again."""
+    with np.errstate(invalid="ignore"):
+        return (np.abs(toa - other) < SAME_ABS + SAME_REL * other).all(axis=0)
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -223,15 +223,19 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         flagged = mono | multi
         tested = flagged.copy()
         if flagged.any():
-            flagged &= ~_correlated(sr[0], comp[0], stack, lo, hi, c, flagged & ~sat)
+            turbid = multi & masks.turbid(src, cmp_c)  # smoke, haze: not a land change, even if it keeps the texture
+            flagged &= ~_correlated(sr[0], comp[0], stack, lo, hi, c, flagged & ~sat & ~turbid)
         dim = masks.darkened(src, cmp_c, masks.ZONE_DARK_RATIO) & has_comp & valid & ~flagged
         dark = dim & masks.darkened(src, cmp_c)
         lost = dark & masks.red_kept(src, cmp_c)
         changed = lost.copy()
-        if dark.any() and stack:
-            nir_swir = [(_read(s["XS3"], row0, rows) + _read(s["SWIR"], row0, rows)) for s in stack]
-            changed |= dark & masks.persistent(toa[2, c] + toa[3, c], nir_swir)
-        hazy = masks.brightened(src, cmp_c) | ~has_comp
+        hazy = masks.brightened(src, cmp_c)
+        if stack and (dark.any() or hazy.any()):
+            kept_dark, kept_bright = _seen_before(toa[:, c], stack, row0, rows)
+            changed |= dark & kept_dark
+            flagged &= ~(multi & ~mono & kept_bright)
+            hazy &= ~kept_bright
+        hazy |= ~has_comp
         for key, value in (("valid", valid), ("ref", valid & has_comp & ~flagged), ("mono", mono), ("multi", multi),
                            ("cloud", flagged), ("dark", dark), ("dim", dim), ("changed", changed), ("lost", lost),
                            ("hazy", hazy), ("water", water), ("snow", snow)):
@@ -243,6 +247,18 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         samples.append((toa[:, c][:, rr, cc], cmp_c[:, rr, cc], heights[(row0 + rr) // COARSE, cc // COARSE]))
     sample = tuple(np.concatenate([s[k] for s in samples], axis=-1) for k in range(3))
     return scene, sample
+
+
+def _seen_before(toa, stack, row0: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(darkening, brightening) already there on a recent date: NIR + SWIR TOA within
+    :data:`~take5_ops.l2a.masks.PERSISTENT_RATIO` of a recent date's, and the same spectrum (XS1, XS3, SWIR)
+    as a recent date's (a cloud does not come back with the same spectrum). One stack date read at a time."""
+    dark, bright = np.zeros(toa.shape[1:], bool), np.zeros(toa.shape[1:], bool)
+    for s in stack:
+        other = [_read(s[b], row0, rows) for b in STACK_ASSETS]
+        dark |= masks.persistent(toa[2] + toa[3], [other[1] + other[2]])
+        bright |= masks.same_spectrum(toa[[0, 2, 3]], np.stack(other))
+    return dark, bright
 
 
 def _correlated(green, comp_green, stack, lo, hi, c, flagged) -> np.ndarray:
