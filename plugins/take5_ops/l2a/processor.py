@@ -222,8 +222,8 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         multi = masks.multi_cloud(src, cmp_c, age) & has_comp & valid & ~snow
         flagged = mono | multi
         tested = flagged.copy()
+        turbid = multi & masks.turbid(src, cmp_c)  # smoke, haze: not a land change, even if it keeps the texture
         if flagged.any():
-            turbid = multi & masks.turbid(src, cmp_c)  # smoke, haze: not a land change, even if it keeps the texture
             flagged &= ~_correlated(sr[0], comp[0], stack, lo, hi, c, flagged & ~sat & ~turbid)
         dim = masks.darkened(src, cmp_c, masks.ZONE_DARK_RATIO) & has_comp & valid & ~flagged
         dark = dim & masks.darkened(src, cmp_c)
@@ -233,7 +233,7 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         if stack and (dark.any() or hazy.any()):
             kept_dark, kept_bright = _seen_before(toa[:, c], stack, row0, rows)
             changed |= dark & kept_dark
-            flagged &= ~(multi & ~mono & kept_bright)
+            flagged &= ~(multi & ~mono & ~turbid & kept_bright)
             hazy &= ~kept_bright
         hazy |= ~has_comp
         for key, value in (("valid", valid), ("ref", valid & has_comp & ~flagged), ("mono", mono), ("multi", multi),
