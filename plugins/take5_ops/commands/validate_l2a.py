@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             results[name] = (scenario, validation.measure(entries))
             show = entries[scenario.show] if "CLM" in entries[scenario.show] else next(e for e in entries if "CLM" in e)
             validation.picture(show, args.images / f"l2a-{name}.png")
-            print(f"{name}: " + (", ".join(validation.misses(results[name][1])) or "every target met"))
+            print(f"{name}: " + (", ".join(validation.misses(results[name][1]).values()) or "every target met"))
     images = os.path.relpath(args.images, args.out.parent)
     args.out.write_text(validation.report(results, images), encoding="utf-8")
     print(f"wrote {args.out}")
