@@ -213,7 +213,7 @@ class Scene:
         XS2, XS3, SWIR, ``landcover`` (uint8) and ``mask`` (uint8 bits).
         """
         a = self.acq
-        rho, cls, snow, burnt, harvested = self.landscape.reflectance(x, y, h, a.acquired.date(), self.events)
+        rho, cls, snow, burnt, harvested = self.landscape.surface(x, y, h, a.acquired.date(), self.events)
         factor, shade = clouds.shadow_factor(self.layers, x, y, h, self.sun_dx, self.sun_dy)
         p = smac.pressure(h)
         toa = np.empty_like(rho)

@@ -133,8 +133,11 @@ class Landscape:
         return cls, r1, r2
 
     def reflectance(self, x, y, h, day: date, events=()):
-        """Surface reflectance (4, ...) float64, class (uint8), snow, burnt and harvested booleans at (x, y, h)
-        on ``day``; ``events`` are :class:`Burn` and :class:`Harvest`."""
+        """Surface reflectance (4, ...) float64, class (uint8), snow and burnt booleans at (x, y, h) on ``day``."""
+        return self.surface(x, y, h, day, events)[:4]
+
+    def surface(self, x, y, h, day: date, events=()):
+        """:meth:`reflectance` and the harvested boolean; ``events`` are :class:`Burn` and :class:`Harvest`."""
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         cls, r1, r2 = self.cells(x, y)
         doy = (day.timetuple().tm_yday + (182 if self.south else 0)) % 365
