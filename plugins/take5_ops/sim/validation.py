@@ -186,7 +186,9 @@ def report(results: dict[str, tuple[Scenario, Counter]], images: str) -> str:
         "pixel), processed "
         "to L1C and to L2A date by date from an empty state, and measured against the truth from the 4th "
         "date on (dates without a product, too cloudy, are left out). `tests/test_l2a_scenarios.py` "
-        "asserts the same figures. The method is in `docs/l2a-product.md`.\n",
+        "computes the same figures and asserts the targets; those out of reach (✗) it lists with the figure "
+        "reached, which must not get worse. The method, and why these targets are out of reach, are in "
+        "`docs/l2a-product.md`.\n",
         f"Targets: {targets} (MAE visible = the worst of XS1–XS3). ✗ marks a figure that misses its target; "
         f"a rate on fewer than {MIN_PIXELS} truth pixels is shown but not held against its target. "
         "*Far from clouds*: clear land more than 100 m from a true cloud. *Scar/harvest flagged*: scar and "
