@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv run stop test test-unit lint bench system-deps freeze clean
+.PHONY: help venv run stop test test-unit lint bench l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
@@ -15,6 +15,7 @@ help:
 	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
 	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
+	@echo "make l2a-validation - run the hard L2A scenarios and write docs/l2a-validation.md"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,9 @@ test-unit: venv
 
 bench: venv system-deps
 	$(PY) bench/run.py --out BENCHMARKS.md
+
+l2a-validation: venv system-deps
+	$(PY) -m take5_ops.cli validate-l2a --out docs/l2a-validation.md --images docs/img
 
 freeze: venv
 	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard."; \

@@ -26,6 +26,9 @@ WATER_NIR = 0.06
 DARK_RATIO = 0.8
 ZONE_DARK_RATIO = 0.9  # inside the shadow zone of a detected cloud (shadow edges)
 PERSISTENT_RATIO = 1.25  # a darkening already seen on a recent date within this ratio is a surface change
+SAME_ABS, SAME_REL = 0.02, 0.05  # a brightening seen with the same spectrum on a recent date is a surface change
+RED_KEPT = 0.95  # a darkening that leaves the red at least this fraction of the composite's is no shadow
+EXTENSION_GREEN = 0.015  # the cloud extension grows into pixels whose green rose at least this much
 
 
 def water(sr: np.ndarray) -> np.ndarray:
@@ -58,6 +61,15 @@ def multi_cloud(sr: np.ndarray, comp: np.ndarray, age_days: np.ndarray) -> np.nd
     d = sr - comp
     with np.errstate(invalid="ignore"):
         return (d[G] > threshold(age_days)) & (d[R] < RED_RATIO * d[G]) & (d[N] < NIR_RATIO * d[G])
+
+
+def turbid(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """The red rose less than the green and the NIR fell, against the composite: with the green increase
+    of :func:`multi_cloud`, a scattering layer (smoke, haze: stronger at shorter wavelengths) over
+    vegetation. Land changes that raise the green and dim the NIR (to soil, stubble) raise the red more."""
+    d = sr - comp
+    with np.errstate(invalid="ignore"):
+        return (d[R] < d[G]) & (d[N] < 0)
 
 
 def local_correlation(a: np.ndarray, b: np.ndarray, size: int = CORR_SIZE) -> np.ndarray:
@@ -93,14 +105,36 @@ def stable(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
     return (ratio > DARK_RATIO) & (ratio < 1.0 / DARK_RATIO)
 
 
+def red_kept(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """The red at least :data:`RED_KEPT` times the composite's. A cloud shadow dims every band (only the
+    diffuse light is left, a larger share in the visible than in the NIR, never the whole); a burn or a
+    harvest of green vegetation darkens the NIR and the SWIR but not the red."""
+    with np.errstate(invalid="ignore"):
+        return sr[R] >= RED_KEPT * comp[R]
+
+
+def brightened(sr: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Green above the composite's by :data:`EXTENSION_GREEN`: where a cloud's thin edge may be."""
+    with np.errstate(invalid="ignore"):
+        return sr[G] - comp[G] > EXTENSION_GREEN
+
+
 def persistent(toa_nir_swir: np.ndarray, stack_nir_swir: list[np.ndarray]) -> np.ndarray:
-    """Pixels whose NIR + SWIR TOA (y, x) matches, within :data:`PERSISTENT_RATIO`, that of a recent date."""
+    """Pixels whose NIR + SWIR TOA (y, x) matches, within :data:`PERSISTENT_RATIO`, that of a recent date.
+    (Not "as dark or darker": a shadow often falls where a recent date had one, and would pass.)"""
     out = np.zeros(toa_nir_swir.shape, bool)
     for other in stack_nir_swir:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = toa_nir_swir / other
         out |= (ratio < PERSISTENT_RATIO) & (ratio > 1.0 / PERSISTENT_RATIO)
     return out
+
+
+def same_spectrum(toa: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """TOA (band, y, x) within :data:`SAME_ABS` + :data:`SAME_REL` of ``other`` in every band: the same
+    surface seen again (a brightening that stays, e.g. a harvest to stubble), not a cloud again."""
+    with np.errstate(invalid="ignore"):
+        return (np.abs(toa - other) < SAME_ABS + SAME_REL * other).all(axis=0)
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -116,8 +116,8 @@ class _Scene:
     """Whole-grid byte masks of pass 1."""
 
     def __init__(self, shape):
-        (self.valid, self.ref, self.mono, self.multi, self.cloud, self.dark, self.dim, self.changed, self.water,
-         self.snow) = (np.zeros(shape, bool) for _ in range(10))
+        (self.valid, self.ref, self.mono, self.multi, self.cloud, self.dark, self.dim, self.changed, self.lost,
+         self.hazy, self.water, self.snow) = (np.zeros(shape, bool) for _ in range(12))
 
 
 def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, recent: Sequence[Path],
@@ -147,7 +147,7 @@ def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, rec
             scene, sample = _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         except rasterio.errors.RasterioError as exc:
             raise L2AInputError(f"{l1c}: cannot read the rasters ({exc})") from None
-        cloud = masks.dilate(scene.cloud, CLOUD_DILATION) & scene.valid
+        cloud = masks.grow(scene.cloud, scene.hazy, CLOUD_DILATION) & scene.valid
         shadow, shadow_out = _shadows(site, inp, scene, cloud)
         shadow_all = shadow | shadow_out
         if sample[0].shape[1]:
@@ -221,16 +221,23 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         multi = masks.multi_cloud(src, cmp_c, age) & has_comp & valid & ~snow
         flagged = mono | multi
         tested = flagged.copy()
+        turbid = multi & masks.turbid(src, cmp_c)  # smoke, haze: not a land change, even if it keeps the texture
         if flagged.any():
-            flagged &= ~_correlated(sr[0], comp[0], stack, lo, hi, c, flagged & ~sat)
+            flagged &= ~_correlated(sr[0], comp[0], stack, lo, hi, c, flagged & ~sat & ~turbid)
         dim = masks.darkened(src, cmp_c, masks.ZONE_DARK_RATIO) & has_comp & valid & ~flagged
         dark = dim & masks.darkened(src, cmp_c)
-        changed = np.zeros_like(dark)
-        if dark.any() and stack:
-            nir_swir = [(_read(s["XS3"], row0, rows) + _read(s["SWIR"], row0, rows)) for s in stack]
-            changed = dark & masks.persistent(toa[2, c] + toa[3, c], nir_swir)
-        for key, value in (("valid", valid), ("ref", valid & has_comp & ~flagged), ("mono", mono), ("multi", multi), ("cloud", flagged),
-                           ("dark", dark), ("dim", dim), ("changed", changed), ("water", water), ("snow", snow)):
+        lost = dark & masks.red_kept(src, cmp_c)
+        changed = lost.copy()
+        hazy = masks.brightened(src, cmp_c)
+        if stack and (dark.any() or hazy.any()):
+            kept_dark, kept_bright = _seen_before(toa[:, c], stack, row0, rows)
+            changed |= dark & kept_dark
+            flagged &= ~(multi & ~mono & ~turbid & kept_bright)
+            hazy &= ~kept_bright
+        hazy |= ~has_comp
+        for key, value in (("valid", valid), ("ref", valid & has_comp & ~flagged), ("mono", mono), ("multi", multi),
+                           ("cloud", flagged), ("dark", dark), ("dim", dim), ("changed", changed), ("lost", lost),
+                           ("hazy", hazy), ("water", water), ("snow", snow)):
             getattr(scene, key)[core] = value
         pick = np.zeros_like(valid)
         pick[::AOT_LATTICE, ::AOT_LATTICE] = True  # STRIP is a multiple of AOT_LATTICE: a fixed lattice
@@ -239,6 +246,18 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
         samples.append((toa[:, c][:, rr, cc], cmp_c[:, rr, cc], heights[(row0 + rr) // COARSE, cc // COARSE]))
     sample = tuple(np.concatenate([s[k] for s in samples], axis=-1) for k in range(3))
     return scene, sample
+
+
+def _seen_before(toa, stack, row0: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(darkening, brightening) already there on a recent date: NIR + SWIR TOA within
+    :data:`~take5_ops.l2a.masks.PERSISTENT_RATIO` of a recent date's, and the same spectrum (XS1, XS3, SWIR)
+    as a recent date's (a cloud does not come back with the same spectrum). One stack date read at a time."""
+    dark, bright = np.zeros(toa.shape[1:], bool), np.zeros(toa.shape[1:], bool)
+    for s in stack:
+        other = [_read(s[b], row0, rows) for b in STACK_ASSETS]
+        dark |= masks.persistent(toa[2] + toa[3], [other[1] + other[2]])
+        bright |= masks.same_spectrum(toa[[0, 2, 3]], np.stack(other))
+    return dark, bright
 
 
 def _correlated(green, comp_green, stack, lo, hi, c, flagged) -> np.ndarray:
@@ -275,10 +294,11 @@ def _column_runs(mask: np.ndarray, block: int) -> list[tuple[int, int]]:
 
 def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cloud shadows: dimmed pixels inside the geometric shadow zone of the detected clouds, darkened ones
-    inside the zone where clouds outside the image can cast theirs. A darkening a recent date saw too
-    (a surface change) does not steer the altitude search, and is a shadow only inside the zone of a
-    detected cloud. Both shadows then grow into the connected dimmed pixels around them (edges finer than
-    the coarse zone)."""
+    inside the zone where clouds outside the image, at the heights found for those inside (any height if
+    none was found), can cast theirs. A surface change (a darkening a recent date saw too, or one that
+    kept the red) does not steer the altitude search and is no shadow outside the zone of a detected
+    cloud; inside it, only one that kept the red is spared. Both shadows then grow into the connected
+    dimmed pixels around them (edges finer than the coarse zone)."""
     g = site.grid
     shape = (-(-g.height // COARSE), -(-g.width // COARSE))
     cells = COARSE * COARSE
@@ -297,13 +317,15 @@ def _shadows(site: SiteConfig, inp, scene: _Scene, cloud: np.ndarray) -> tuple[n
     if not scene.dark.any():
         return inside, outside
     steps = shadows.offsets(site, inp.angles, COARSE * g.resolution)
-    zone_c = masks.dilate(shadows.shadow_zone(cloud_c, dark_c, ref_c > 0.5, steps), 1)
-    beyond_c = shadows.outside_zone(valid_c < 0.5, steps)
+    labels, chosen = shadows.altitudes(cloud_c, dark_c, ref_c > 0.5, steps)
+    zone_c = masks.dilate(shadows.zone_of(labels, chosen, steps), 1)
+    heights = chosen.any(axis=1)
+    beyond_c = shadows.outside_zone(valid_c < 0.5, steps[heights] if heights.any() else steps)
     edge, edge_out = np.zeros_like(cloud), np.zeros_like(cloud)  # dimmed pixels a shadow may grow into
     for row0 in range(0, g.height, STRIP):
         core = slice(row0, min(row0 + STRIP, g.height))
         beyond = spread(beyond_c, COARSE, row0, core.stop - row0, g.width)
-        inside[core] = spread(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core]
+        inside[core] = spread(zone_c, COARSE, row0, core.stop - row0, g.width) & scene.dim[core] & ~scene.lost[core]
         outside[core] = beyond & scene.dark[core] & ~scene.changed[core]
         edge[core] = scene.dim[core] & ~scene.changed[core] & ~cloud[core]
         edge_out[core] = edge[core] & beyond

@@ -17,9 +17,10 @@ from take5_ops.l2a.inputs import Angles
 from take5_ops.siteconfig import SiteConfig
 
 HEIGHTS = np.arange(0.0, 8001.0, 250.0)  # cloud height above the ground, m
-MIN_SCORE = 0.25  # fraction of darkened pixels under a projection to accept its altitude
+MIN_SCORE = 0.25  # darkened fraction under a projection minus RING_WEIGHT x that around it, to accept a height
 MIN_CELLS = 4  # projected cells needed to score an altitude
 KEEP = 0.75  # altitudes within this fraction of a cloud's best score are kept too
+RING, RING_WEIGHT = 2, 0.5  # cells around a projection, and the weight of their darkened fraction
 
 
 def offsets(site: SiteConfig, angles: Angles, cell: float) -> np.ndarray:
@@ -44,36 +45,54 @@ def shift(a: np.ndarray, dr: int, dc: int, fill=0) -> np.ndarray:
     return out
 
 
-def shadow_zone(cloud: np.ndarray, dark: np.ndarray, valid: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """Cells (bool) where shadows of the clouds may be, on the coarse grid.
+def altitudes(cloud: np.ndarray, dark: np.ndarray, valid: np.ndarray,
+              steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cloud labels, chosen) on the coarse grid: ``chosen[k, label]`` when height ``k`` fits the cloud.
 
     ``cloud``: cloudy cells (bool); ``dark``: fraction of darkened pixels per
     cell; ``valid``: cells with a composite to compare with; ``steps``: :func:`offsets`.
+    A height scores the darkened fraction under the cloud's projection minus
+    :data:`RING_WEIGHT` times that in a :data:`RING` around it: a shadow has
+    the cloud's outline, a dark surface larger than the projection (a scar, a
+    lake) scores half as much as a shadow would (neighbouring shadows make the
+    surroundings of a true shadow dark too: they are not held fully against it).
     """
     labels, n = ndimage.label(cloud)
-    zone = np.zeros(cloud.shape, bool)
-    if n == 0:
-        return zone
-    open_ground = valid & ~cloud
     scores = np.zeros((len(steps), n + 1))
-    for k, (dr, dc) in enumerate(steps):
+    open_ground = valid & ~cloud
+    for k, (dr, dc) in enumerate(steps if n else ()):
         moved = shift(labels, dr, dc)
-        sel = open_ground & (moved > 0)
-        count = np.bincount(moved[sel], minlength=n + 1)
-        dark_sum = np.bincount(moved[sel], weights=dark[sel], minlength=n + 1)
+        around = ndimage.grey_dilation(moved, size=2 * RING + 1)
+        inner, outer = open_ground & (moved > 0), open_ground & (moved == 0) & (around > 0)
+        count = np.bincount(moved[inner], minlength=n + 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            scores[k] = np.where(count >= MIN_CELLS, dark_sum / count, 0.0)
+            inside = np.bincount(moved[inner], weights=dark[inner], minlength=n + 1) / count
+            ring = np.bincount(around[outer], weights=dark[outer], minlength=n + 1) \
+                / np.bincount(around[outer], minlength=n + 1)
+        scores[k] = np.where(count >= MIN_CELLS, inside - RING_WEIGHT * np.nan_to_num(ring), 0.0)
     best = scores.max(axis=0)
     chosen = (scores >= np.maximum(KEEP * best, MIN_SCORE)[None]) & (best[None] >= MIN_SCORE)
     chosen[:, 0] = False  # label 0 is the background
+    return labels, chosen
+
+
+def zone_of(labels: np.ndarray, chosen: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Cells (bool) covered by the clouds of ``labels`` projected at their chosen heights."""
+    zone = np.zeros(labels.shape, bool)
     for k, (dr, dc) in enumerate(steps):
         if chosen[k].any():
             zone |= shift(chosen[k][labels], dr, dc, False)
     return zone
 
 
+def shadow_zone(cloud: np.ndarray, dark: np.ndarray, valid: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Cells (bool) where shadows of the clouds may be, on the coarse grid (see :func:`altitudes`)."""
+    return zone_of(*altitudes(cloud, dark, valid, steps), steps)
+
+
 def outside_zone(outside: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """Cells where clouds beyond ``outside`` cells (no data) or beyond the grid may cast a shadow."""
+    """Cells where clouds beyond ``outside`` cells (no data) or beyond the grid may cast a shadow, for the
+    cloud heights of ``steps``."""
     zone = np.zeros(outside.shape, bool)
     for dr, dc in steps:
         zone |= shift(outside, dr, dc, True)

@@ -5,8 +5,9 @@ See ``docs/simulator.md``. Entry points: :func:`simulate_product`,
 """
 
 from take5_ops.sim.campaign import simulate_campaign, simulate_product
-from take5_ops.sim.scene import acquisition_dates
-from take5_ops.sim.surface import Burn
+from take5_ops.sim.scene import Cloud, Sky, Smoke, acquisition_dates
+from take5_ops.sim.surface import Burn, Harvest
 from take5_ops.sim.terrain import write_dem
 
-__all__ = ["Burn", "acquisition_dates", "simulate_campaign", "simulate_product", "write_dem"]
+__all__ = ["Burn", "Cloud", "Harvest", "Sky", "Smoke", "acquisition_dates", "simulate_campaign", "simulate_product",
+           "write_dem"]

@@ -24,20 +24,21 @@ def default_delivery_time(acquired: datetime) -> datetime:
 
 def simulate_product(site: SiteConfig, acquired: datetime, out_root: Path, *, size: int = 1000,
                      cloud_cover: float | None = None, delivered_at: datetime | None = None, truth: bool = True,
-                     events=(), seed: int = 0, preview: bool = True) -> Path:
+                     events=(), seed: int = 0, preview: bool = True, sky=None) -> Path:
     """Simulate one delivery of ``site`` acquired at ``acquired`` (UTC, whole seconds).
 
     Writes ``<out_root>/l1a/<SITE_ID>/<PRODUCT_ID>/`` (DELIVERY.OK last) and,
     with ``truth``, ``<out_root>/truth/<SITE_ID>/<PRODUCT_ID>/``; writes the
-    site DEM first when missing. ``events`` are :class:`~take5_ops.sim.surface.Burn`.
+    site DEM first when missing. ``events`` are :class:`~take5_ops.sim.surface.Burn` and
+    :class:`~take5_ops.sim.surface.Harvest`; ``sky`` a :class:`~take5_ops.sim.scene.Sky`.
     Returns the delivery folder. Deterministic: same arguments, same bytes.
     """
     acquired = acquired.astimezone(UTC).replace(microsecond=0)
     dem = dem_path(out_root, site)
     if not dem.is_file():
         write_dem(site, dem)
-    acq = plan(site, acquired, size, cloud_cover, seed)
-    scene = Scene(acq, Terrain(dem), events, seed)
+    acq = plan(site, acquired, size, cloud_cover, seed, sky)
+    scene = Scene(acq, Terrain(dem), events, seed, sky)
     pid = ProductId(acquired, acq.geometry.instrument, site.site_id)
     folder = Path(out_root) / "l1a" / site.site_id / str(pid)
     folder.mkdir(parents=True, exist_ok=True)

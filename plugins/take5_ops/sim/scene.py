@@ -7,7 +7,7 @@ the L1A encodes TOA as DN = round(L * gain) with L = rho E_sun cos(theta_s) / (p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -28,7 +28,41 @@ ESUN = {  # W m-2 µm-1, science notes
 SATURATION = {"XS1": 0.72, "XS2": 0.76, "XS3": 0.85, "SWIR": 0.90}  # TOA reflectance at DN 254
 CLIMATE = {"desert": 0.08, "tropical": 0.5, "temperate": 0.35, "boreal": 0.4}  # mean cloud cover
 AOT = {"desert": 0.25, "tropical": 0.2, "temperate": 0.12, "boreal": 0.08}
-CLOUD, SHADOW, WATER_BIT, SNOW, BURNT, OUTSIDE = 1, 2, 4, 8, 16, 32
+CLOUD, SHADOW, WATER_BIT, SNOW, BURNT, OUTSIDE, HARVESTED, SMOKE = 1, 2, 4, 8, 16, 32, 64, 128
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """One cloud of ``radius`` m at ``altitude`` m whose shadow falls on UTM (x, y) (the cloud is up-sun)."""
+
+    x: float
+    y: float
+    radius: float
+    altitude: float
+
+
+@dataclass(frozen=True)
+class Smoke:
+    """A smoke plume from UTM (x, y), see :func:`take5_ops.sim.clouds.smoke`."""
+
+    x: float
+    y: float
+    length: float
+    width: float
+    azimuth: float
+    opacity: float
+
+
+@dataclass(frozen=True)
+class Sky:
+    """What a scenario imposes on one date's atmosphere; ``None``: drawn as usual."""
+
+    style: clouds.CloudStyle = field(default_factory=clouds.CloudStyle)
+    aot: float | None = None
+    altitudes: tuple[float, ...] | None = None
+    clouds: tuple[Cloud, ...] = field(default_factory=tuple)
+    smoke: tuple[Smoke, ...] = field(default_factory=tuple)
+    veil: float = 0.0  # opacity of a thin cloud over the whole scene
 
 
 @dataclass(frozen=True)
@@ -99,8 +133,9 @@ class Acquisition:
 
 
 def plan(site: SiteConfig, acquired: datetime, size: int = 1000, cloud_cover: float | None = None,
-         seed: int = 0) -> Acquisition:
-    """Draw the acquisition of ``site`` at ``acquired`` (deterministic in site, time and seed)."""
+         seed: int = 0, sky: Sky | None = None) -> Acquisition:
+    """Draw the acquisition of ``site`` at ``acquired`` (deterministic in site, time and seed); ``sky`` may
+    impose the AOT and the cloud altitudes."""
     g = rng("acquisition", site.site_id, acquired.isoformat(), seed)
     geo = site_geometry(site)
     kind = biome(site)
@@ -128,28 +163,44 @@ def plan(site: SiteConfig, acquired: datetime, size: int = 1000, cloud_cover: fl
     season = np.cos(2 * np.pi * (acquired.timetuple().tm_yday - 200) / 365.0) * (1 if site.center.lat >= 0 else -1)
     water_vapour = float(np.clip((3.5 if kind == "tropical" else 1.5) + 0.8 * season + g.normal(0, 0.3), 0.3, 5.0))
     ozone = float(np.clip(0.3 + g.normal(0.0, 0.02), 0.2, 0.45))
-    return Acquisition(site, acquired, size, geo, model, round(zenith, 4), round(azimuth, 4), distance,
-                       round(aot, 4), round(water_vapour, 3), round(ozone, 4), float(cloud_cover), altitudes)
+    acq = Acquisition(site, acquired, size, geo, model, round(zenith, 4), round(azimuth, 4), distance,
+                      round(aot, 4), round(water_vapour, 3), round(ozone, 4), float(cloud_cover), altitudes)
+    if sky is not None and sky.aot is not None:
+        acq = replace(acq, aot=sky.aot)
+    if sky is not None and sky.altitudes is not None:
+        acq = replace(acq, cloud_altitudes=tuple(sky.altitudes))
+    return acq
 
 
 class Scene:
     """The physics of one acquisition over the site terrain."""
 
-    def __init__(self, acq: Acquisition, terrain, burns=(), seed: int = 0):
+    def __init__(self, acq: Acquisition, terrain, events=(), seed: int = 0, sky: Sky | None = None):
         self.acq = acq
         self.terrain = terrain
-        self.burns = tuple(burns)
+        self.events = tuple(events)
         self.model = acq.model
         h_min, h_max = terrain.range
         self.rpc = fit_rpc(acq.model, h_min, h_max)
         self.landscape = Landscape(acq.site, seed)
         site = acq.site
         extent = 1.6 * acq.size * site.grid.resolution + 20000.0
-        self.layers = clouds.make_layers(seed_of("clouds", site.site_id, acq.acquired.isoformat(), seed),
-                                         acq.cloud_cover, acq.cloud_altitudes, (acq.model.x0, acq.model.y0), extent)
+        sky = sky or Sky()
+        key = seed_of("clouds", site.site_id, acq.acquired.isoformat(), seed)
+        centre = (acq.model.x0, acq.model.y0)
+        self.layers = clouds.make_layers(key, acq.cloud_cover, acq.cloud_altitudes, centre, extent, sky.style)
         az = np.radians(grid_azimuth(site.grid.epsg, site.center.lon, site.center.lat, acq.sun_azimuth))
         tz = np.tan(np.radians(acq.sun_zenith))
         self.sun_dx, self.sun_dy = tz * np.sin(az), tz * np.cos(az)
+        ground = float(np.mean(terrain.range))
+        self.smoke = [clouds.smoke(key + 7 + k, p.x, p.y, p.length, p.width, p.azimuth, p.opacity)
+                      for k, p in enumerate(sky.smoke)]
+        extra = [clouds.blob(key + 17 + k, c.x + (c.altitude - ground) * self.sun_dx,
+                             c.y + (c.altitude - ground) * self.sun_dy, c.radius, c.altitude)
+                 for k, c in enumerate(sky.clouds)]
+        if sky.veil:
+            extra.append(clouds.veil(key + 3, centre, sky.veil))
+        self.layers = sorted(self.layers + extra + self.smoke, key=lambda layer: layer.altitude)
         self.coefficients = [smac.coefficients(acq.geometry.instrument, b, site.aerosol_model) for b in BANDS]
 
     def locate(self, line, sample):
@@ -163,7 +214,7 @@ class Scene:
         XS2, XS3, SWIR, ``landcover`` (uint8) and ``mask`` (uint8 bits).
         """
         a = self.acq
-        rho, cls, snow, burnt = self.landscape.reflectance(x, y, h, a.acquired.date(), self.burns)
+        rho, cls, snow, burnt, harvested = self.landscape.surface(x, y, h, a.acquired.date(), self.events)
         factor, shade = clouds.shadow_factor(self.layers, x, y, h, self.sun_dx, self.sun_dy)
         p = smac.pressure(h)
         toa = np.empty_like(rho)
@@ -171,16 +222,18 @@ class Scene:
             toa[k] = smac.toa_reflectance(rho[k] * factor, c, a.sun_zenith, a.sun_azimuth,
                                           abs(a.geometry.incidence), a.view_azimuth, p, a.aot,
                                           a.ozone, a.water_vapour)
-        cover = np.zeros(np.shape(x))
+        cover, smoky = np.zeros(np.shape(x)), np.zeros(np.shape(x), bool)
         for layer in self.layers:  # lowest first: higher layers hide lower ones
             cx, cy = self.model.ground(line, sample, layer.altitude)
             thick = layer.thickness(cx, cy)
-            alpha = np.clip(3.0 * thick, 0.0, 1.0)
+            alpha = layer.opacity_of(thick)
             toa = toa * (1.0 - alpha) + layer.reflectance(thick) * alpha
             cover = 1.0 - (1.0 - cover) * (1.0 - alpha)
-        cloud = cover >= clouds.CLOUD_ALPHA
+            if any(layer is s for s in self.smoke):
+                smoky |= alpha >= clouds.CLOUD_ALPHA
+        cloud = cover >= clouds.CLOUD_ALPHA  # smoke too: it changes the reflectance as much as a thin cloud
         mask = (cloud * CLOUD + (~cloud & (shade >= clouds.CLOUD_ALPHA)) * SHADOW + (cls == WATER) * WATER_BIT
-                + snow * SNOW + burnt * BURNT).astype(np.uint8)
+                + snow * SNOW + burnt * BURNT + harvested * HARVESTED + smoky * SMOKE).astype(np.uint8)
         return {"toa": toa, "surface": rho, "landcover": cls, "mask": mask}
 
     def digital_numbers(self, toa) -> np.ndarray:

@@ -36,6 +36,7 @@ SPECTRA = {  # surface reflectance XS1, XS2, XS3, SWIR
     "urban": (0.110, 0.120, 0.160, 0.200),
     "snow": (0.820, 0.800, 0.700, 0.060),
     "burnt": (0.035, 0.040, 0.080, 0.120),
+    "stubble": (0.150, 0.190, 0.260, 0.340),
 }
 
 # class shares (water, forest, urban, then crop / grass / bare for the rest) per biome
@@ -56,12 +57,39 @@ def biome(site: SiteConfig) -> str:
 
 @dataclass(frozen=True)
 class Burn:
-    """A burnt area: vegetation within ``radius`` metres (ragged edge) of UTM (x, y) burns on ``start``."""
+    """A burnt area: vegetation within ``radius`` metres (ragged edge) of UTM (x, y) burns on ``start``.
+
+    ``darkness`` scales the burnt spectrum (below 1: a darker, fresher scar);
+    ``elongation`` stretches the disc along ``azimuth`` (degrees from grid north).
+    A scar that grows is several burns around the same point on later dates.
+    """
 
     start: date
     x: float
     y: float
     radius: float = 1500.0
+    darkness: float = 1.0
+    elongation: float = 1.0
+    azimuth: float = 0.0
+
+    def inside(self, x, y, ragged) -> np.ndarray:
+        a = np.radians(self.azimuth)
+        along = ((x - self.x) * np.sin(a) + (y - self.y) * np.cos(a)) / self.elongation
+        across = (x - self.x) * np.cos(a) - (y - self.y) * np.sin(a)
+        return np.hypot(along, across) < self.radius * (1.0 + 0.3 * ragged)
+
+
+@dataclass(frozen=True)
+class Harvest:
+    """Fields within a ``width`` x ``height`` m rectangle centred on UTM (x, y) change for good on ``start``:
+    to bare soil (``to="soil"``: a crop canopy darkens in the NIR) or to bright stubble (``"stubble"``)."""
+
+    start: date
+    x: float
+    y: float
+    width: float
+    height: float
+    to: str = "soil"
 
 
 class Landscape:
@@ -104,8 +132,12 @@ class Landscape:
         cls[self.water(x, y) > self.t_water] = WATER
         return cls, r1, r2
 
-    def reflectance(self, x, y, h, day: date, burns=()):
+    def reflectance(self, x, y, h, day: date, events=()):
         """Surface reflectance (4, ...) float64, class (uint8), snow and burnt booleans at (x, y, h) on ``day``."""
+        return self.surface(x, y, h, day, events)[:4]
+
+    def surface(self, x, y, h, day: date, events=()):
+        """:meth:`reflectance` and the harvested boolean; ``events`` are :class:`Burn` and :class:`Harvest`."""
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         cls, r1, r2 = self.cells(x, y)
         doy = (day.timetuple().tm_yday + (182 if self.south else 0)) % 365
@@ -129,14 +161,20 @@ class Landscape:
             rho = np.where(cls == c, value, rho)
         rho *= 1.0 + 0.06 * self.texture(x, y)
 
-        burnt = np.zeros(shape, dtype=bool)
-        for b in burns:
-            if day >= b.start:
-                inside = np.hypot(x - b.x, y - b.y) < b.radius * (1.0 + 0.3 * self.ragged(x, y))
-                burnt |= inside & np.isin(cls, VEGETATED)
-        rho = np.where(burnt, s["burnt"], rho)
+        burnt, harvested = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+        for e in events:
+            if day < e.start:
+                continue
+            if isinstance(e, Harvest):
+                field = (np.abs(x - e.x) < e.width / 2) & (np.abs(y - e.y) < e.height / 2) & np.isin(cls, (CROP, GRASS))
+                rho = np.where(field, s[e.to] * bright * (1.0 + 0.06 * self.texture(x, y)), rho)
+                harvested |= field
+            else:
+                fire = e.inside(x, y, self.ragged(x, y)) & np.isin(cls, VEGETATED) & ~burnt
+                rho = np.where(fire, s["burnt"] * e.darkness, rho)
+                burnt |= fire
 
         snowline = self.snow_base - 2500.0 * np.cos(2 * np.pi * (doy - 45.0) / 365.0) + 150.0 * self.ragged(y, x)
         cover = np.clip((np.asarray(h) - snowline) / 200.0, 0.0, 1.0) * np.where(cls == FOREST, 0.5, 1.0)
         rho = rho + (s["snow"] - rho) * cover
-        return rho, cls, cover > 0.4, burnt
+        return rho, cls, cover > 0.4, burnt, harvested

@@ -21,7 +21,7 @@ from take5_ops.l1a.metadata import BandInfo, FramePoint, L1AMetadata, write_dima
 from take5_ops.l1c.rpc import rpc_image
 from take5_ops.naming import ProductId
 from take5_ops.sim.scene import OUTSIDE, Scene
-from take5_ops.sim.surface import BANDS, CLASSES
+from take5_ops.sim.surface import BANDS, CLASSES, Burn
 from take5_ops.storage import sha256_file
 
 FILE_ORDER = ("XS3", "XS2", "XS1", "SWIR")  # as real deliveries
@@ -173,9 +173,10 @@ def write_truth(scene: Scene, folder: Path) -> None:
         "cloud_cover": round(stats["cloud"] / max(stats["inside"], 1), 4),
         "scene_centre_utm": [a.model.x0, a.model.y0], "gains": a.gains,
         "classes": {str(k): v for k, v in CLASSES.items()},
-        "mask_bits": {"1": "cloud", "2": "cloud shadow", "4": "water", "8": "snow", "16": "burnt",
-                      "32": "outside scene"},
+        "mask_bits": {"1": "cloud (smoke included)", "2": "cloud shadow", "4": "water", "8": "snow", "16": "burnt",
+                      "32": "outside scene", "64": "harvested", "128": "smoke"},
         "bands": list(BANDS),
-        "burns": [{"start": b.start.isoformat(), "x": b.x, "y": b.y, "radius": b.radius} for b in scene.burns],
+        "burns": [{"start": b.start.isoformat(), "x": b.x, "y": b.y, "radius": b.radius} for b in scene.events
+                  if isinstance(b, Burn)],
     }
     (folder / "truth.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
