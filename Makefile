@@ -6,13 +6,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv run stop test bench system-deps freeze clean
+.PHONY: help venv run stop test test-stack bench bench-overhead system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
 	@echo "make stop   - stop the stack started by make run"
-	@echo "make test   - install, then run the whole test suite"
+	@echo "make test   - install, then run the whole test suite (but the embedded stack's)"
+	@echo "make test-stack - the embedded stack under 150 live sites (PostgreSQL, real Airflow; ~7 min)"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
+	@echo "make bench-overhead - per-task overhead on the embedded stack (prints a table for BENCHMARKS.md)"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +25,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Debian tools used by the tests and benchmarks (GDAL, aria2c, the headless browser) (installed when missing; needs root or sudo).
+# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, GDAL, aria2c, the headless browser)
+# (installed when missing; needs root or sudo).
 system-deps:
 	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
@@ -40,14 +44,22 @@ run: venv
 stop:
 	@$(PY) scripts/stack.py stop
 
+# The embedded stack's test runs alone (it starts PostgreSQL and every Airflow component): make test-stack.
 test: venv system-deps
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/test_embedded_stack.py $(PYTEST_ARGS)
+
+test-stack: venv system-deps
+	$(PY) -m pytest -s -v tests/test_embedded_stack.py $(PYTEST_ARGS)
 
 bench: venv system-deps
 	$(PY) bench/run.py --out BENCHMARKS.md
 
+# Starts its own embedded stack (private folder and ports), runs a few sites, reads the API and task logs.
+bench-overhead: venv system-deps
+	$(PY) bench/bench_task_overhead.py
+
 freeze: venv
-	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard."; \
+	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard; psycopg2-binary and asyncpg for the embedded stack's PostgreSQL."; \
 	  echo "# Regenerate with: make freeze"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^take5-ops' ) > requirements.txt
 

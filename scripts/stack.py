@@ -401,7 +401,7 @@ class Stack:
         comp.restarts.append(now)
         log(f"{comp.name} (pid {comp.pid}) {reason}: restarting it "
             f"(restart {len(comp.restarts)} of {MAX_RESTARTS} allowed in {RESTART_WINDOW:.0f} s; see {_rel(comp.logfile)})")
-        terminate_groups([comp], grace=20)  # what is left of its group (a scheduler's task processes)
+        terminate_groups([comp], grace=5)  # what is left of its group (a scheduler's task processes)
         try:
             comp.start()
         except Exception as exc:
