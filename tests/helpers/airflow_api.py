@@ -102,7 +102,15 @@ class AirflowAPI:
             if not page["dag_runs"] or offset >= page["total_entries"]:
                 return out
 
+    def task_log_events(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1,
+                        map_index: int = -1) -> list[dict]:
+        """The structured log of a task try: a list of events (``timestamp``, ``event``, ...)."""
+        got = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/"
+                                  f"{try_number}", params={"map_index": map_index, "full_content": "true"})
+        content = got.get("content", []) if isinstance(got, dict) else []
+        return [e for e in content if isinstance(e, dict)]
+
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1, map_index: int = -1) -> str:
-        return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/"
-                                   f"{try_number}", params={"map_index": map_index, "full_content": "true"},
-                            raw=True)
+        """The log of a task try as text, one ``timestamp event`` line per event."""
+        return "\n".join(f"{e.get('timestamp', '')} {e.get('event', '')}"
+                         for e in self.task_log_events(dag_id, run_id, task_id, try_number, map_index))
