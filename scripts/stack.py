@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -491,7 +492,10 @@ class Stack:
             for _ in range(60):  # the dag-processor may not have parsed the DAG yet
                 if self.stop_event.is_set():
                     return
-                if self.run_cmd([self.airflow, "dags", "unpause", dag_id], check=False).returncode == 0:
+                # `dags unpause` exits 0 for a DAG not in the database yet: check that it took
+                self.run_cmd([self.airflow, "dags", "unpause", dag_id], check=False)
+                details = self.run_cmd([self.airflow, "dags", "details", dag_id, "-o", "json"], check=False)
+                if details.returncode == 0 and re.search(r'"is_paused": "?[Ff]alse', details.stdout):
                     break
                 time.sleep(5)
             queued = self.run_cmd([self.airflow, "dags", "list-runs", dag_id, "--state", "queued", "-o", "json"],
