@@ -12,7 +12,7 @@ help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
 	@echo "make stop   - stop the stack started by make run"
 	@echo "make test   - install, then run the whole test suite (but the embedded stack's)"
-	@echo "make test-stack - the embedded stack under 150 live sites (PostgreSQL, real Airflow; ~7 min)"
+	@echo "make test-stack - the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
 	@echo "make bench-overhead - per-task overhead on the embedded stack (prints a table for BENCHMARKS.md)"
 
