@@ -10,7 +10,7 @@ In order, on one stack (10 to 15 minutes on 2 shared cores; ``make test-stack``,
 2. one small simulated product is delivered to a few sites, then the scheduler is killed
    (SIGKILL): the stack says so, restarts it, and it reports healthy again;
 3. the runs go on: the sites publish their product, the other sensors stay deferred, and every
-   task log shows that the worker built one DAG (≤ 0.1 s median).
+   task log shows that the worker built one DAG (≤ 0.1 s of CPU, median).
 
 Unpausing a site creates its scheduled run besides the triggered one (``max_active_runs=1``: one
 waits for the other); the scheduled run's sensor polls every 300 s (the DAG's default), so a
@@ -38,7 +38,7 @@ DEFER_WITHIN = 300.0  # seconds, from the first trigger
 PUBLISHING_SITES = ["FrancePornic", "MoroccoTensift", "AustraliaLitchfield"]
 SIZE = 240  # px: a small simulated scene
 CONF = {"poll_seconds": 10, "timeout_seconds": 3600}
-BUILT = re.compile(r"built (\d+) site DAG\(s\) in ([0-9.]+) s")
+BUILT = re.compile(r"built (\d+) site DAG\(s\) in [0-9.]+ s \(([0-9.]+) s CPU\)")
 
 
 def report(msg: str) -> None:
@@ -190,9 +190,10 @@ def test_the_runs_go_on_and_publish(stack):
             found_lines = BUILT.findall(text)
             assert found_lines, f"no DAG-building line in the log of {ti['task_id']}: {text[:2000]}"
             built += [(int(n), float(x)) for n, x in found_lines]
-    report(f"DAG building in {len(built)} task logs: max {max(x for _, x in built):.3f} s, "
-           f"mean {sum(x for _, x in built) / len(built):.3f} s")
+    report(f"DAG building (CPU) in {len(built)} task logs: median {statistics.median(x for _, x in built):.3f} s, "
+           f"max {max(x for _, x in built):.3f} s")
     assert all(n == 1 for n, _ in built), built
-    # ≤ 0.1 s a task; a single one may take longer on this shared 2-core machine under the test's own load
+    # ≤ 0.1 s a task, in CPU time: the wall time, also logged, counts the other processes' turns on this
+    # shared machine (the first DAG built in a fresh process also pays a few lazy imports)
     assert statistics.median(x for _, x in built) <= 0.1, built
     assert max(x for _, x in built) <= 0.25, built

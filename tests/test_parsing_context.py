@@ -1,7 +1,7 @@
 """A worker builds only the DAG of the task it runs: ``dags/take5_sites.py`` parsed with Airflow's
 parsing context of one site's task (what the task runner sets: ``_AIRFLOW_PARSING_CONTEXT_DAG_ID``
 and ``_AIRFLOW_PARSING_CONTEXT_TASK_ID``, read by ``airflow.sdk.get_parsing_context()``) builds that
-site's DAG only, in ≤ 0.1 s; without a context (the dag-processor) it builds all 150.
+site's DAG only, in ≤ 0.1 s of CPU; without a context (the dag-processor) it builds all 150.
 
 Each parse runs in a fresh interpreter with its own AIRFLOW_HOME (Airflow reads its settings once,
 at import), through Airflow's own ``DagBag``.
@@ -53,9 +53,11 @@ def parse(dag_id: str | None, task_id: str | None = "wait_for_delivery") -> dict
     return json.loads(out.strip().splitlines()[-1])
 
 
-def built_seconds(result: dict) -> float:
+def built_cpu_seconds(result: dict) -> float:
+    """The CPU time of the factory's ``built N site DAG(s) in W s (C s CPU)`` line (the wall time also
+    counts the other processes' turns on a busy machine)."""
     line = next(m for m in result["log"] if m.startswith("built "))
-    return float(line.split(" in ")[1].split(" s")[0])
+    return float(line.split(" s CPU)")[0].rsplit("(", 1)[1])
 
 
 def test_the_context_of_one_sites_task_builds_that_site_only():
@@ -63,7 +65,7 @@ def test_the_context_of_one_sites_task_builds_that_site_only():
     assert got["context"] == "take5_FrancePornic"
     assert got["dag_ids"] == ["take5_FrancePornic"] and got["errors"] == {}
     assert any("built 1 site DAG(s)" in m and "take5_FrancePornic only" in m for m in got["log"]), got["log"]
-    assert built_seconds(got) <= 0.1
+    assert built_cpu_seconds(got) <= 0.1
     # the DAG built is the whole site DAG, the one the dag-processor serializes
     assert parse(None)["dag_ids"].count("take5_FrancePornic") == 1
 
