@@ -6,15 +6,17 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv run stop test test-unit lint bench l2a-validation system-deps freeze clean
+.PHONY: help venv run stop test test-unit test-stack lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
 	@echo "make stop   - stop the stack started by make run"
-	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite"
+	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite (but the stack tier)"
 	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
+	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
 	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
+	@echo "make bench-overhead - per-task overhead on the embedded stack (its own BENCHMARKS.md section)"
 	@echo "make l2a-validation - run the hard L2A scenarios and write docs/l2a-validation.md"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -26,9 +28,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Debian tools used by the tests and benchmarks (GDAL, aria2c, the headless browser) (installed when missing; needs root or sudo).
+# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, GDAL, aria2c, the headless browser)
+# (installed when missing; needs root or sudo).
 system-deps:
 	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
@@ -47,8 +51,12 @@ lint: venv
 	$(VENV)/bin/ruff check plugins dags tests bench scripts
 	PYTHONPATH=plugins $(VENV)/bin/lint-imports
 
+# The stack tier (tests/stack) runs alone: it starts PostgreSQL and every Airflow component (make test-stack).
 test: lint system-deps
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/stack $(PYTEST_ARGS)
+
+test-stack: venv system-deps
+	$(PY) -m pytest -s -v tests/stack $(PYTEST_ARGS)
 
 test-unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -59,8 +67,12 @@ bench: venv system-deps
 l2a-validation: venv system-deps
 	$(PY) -m take5_ops.cli validate-l2a --out docs/l2a-validation.md --images docs/img
 
+# Starts its own embedded stack (private folder and ports), runs a few sites, reads the API and task logs.
+bench-overhead: venv system-deps
+	$(PY) bench/bench_task_overhead.py
+
 freeze: venv
-	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard."; \
+	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard; psycopg2-binary and asyncpg for the embedded stack's PostgreSQL."; \
 	  echo "# Regenerate with: make freeze"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^take5-ops' ) > requirements.txt
 

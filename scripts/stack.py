@@ -3,52 +3,125 @@
 
 It starts, each in its own process group so that stopping takes children too:
 
+- PostgreSQL (installed from Debian when missing), its cluster in ``var/pg/`` kept across
+  restarts, holding the Airflow database (``scripts/stack_postgres.py``);
 - a local S3-compatible server (moto in server mode) with the four buckets,
   its content restored from ``var/s3/`` and saved back there on stop;
 - a local SMTP server that stores every message it receives in ``var/mail/``;
-- Airflow 3 ``standalone`` (SQLite, LocalExecutor, UI on port 8080);
+- Airflow 3's components, each its own process: ``api-server`` (UI and REST API on port 8080,
+  the execution API of the tasks), ``scheduler`` (LocalExecutor), ``dag-processor`` and
+  ``triggerer``, sharing the keys kept in ``var/secrets.json``;
 - a seeder that simulates a small campaign for a few demo sites (acquisition
   dates relative to today), uploads their DEMs, then delivers the L1A in
   weekly batches, one batch every ``TAKE5_DEMO_BATCH_SECONDS``, and triggers
-  the demo sites' DAG runs.
+  the demo sites' DAG runs (``TAKE5_DEMO_SITES=`` empty: no demo campaign).
 
-Everything lives below ``var/`` in the repository.
+It then supervises them: a component that exits is restarted, with a log line saying which and
+why (exit code or signal); so is an Airflow component that ``/api/v2/monitor/health`` reports
+unhealthy for ``UNHEALTHY_SECONDS`` while its process lives on. Past the restart budget
+(``MAX_RESTARTS`` in ``RESTART_WINDOW`` seconds for one component) the stack stops everything
+and exits 1 with the reason. Everything lives below ``var/`` (``$TAKE5_STACK_VAR``); the stack's
+own log is ``var/logs/stack.log``, its components' pids ``var/stack.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
+from collections import deque
 from datetime import date, timedelta
 from pathlib import Path
 
 from take5_ops.storage.buckets import bucket_names, env_name
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stack_postgres as pg
+
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("TAKE5_STACK_VAR") or ROOT / "var").resolve()
 BIN = Path(sys.executable).parent
 PIDFILE = VAR / "stack.pid"
+STATEFILE = VAR / "stack.json"
 S3_PORT = int(os.environ.get("TAKE5_S3_PORT", "9000"))
 SMTP_PORT = int(os.environ.get("TAKE5_SMTP_PORT", "2525"))
 API_PORT = int(os.environ.get("TAKE5_API_PORT", "8080"))
+PG_PORT = int(os.environ.get("TAKE5_PG_PORT", "15432"))
+LOG_PORT = int(os.environ.get("TAKE5_LOG_PORT", "8793"))  # Airflow's task log server; the triggerer's is +1
 BUCKETS = bucket_names()  # the one rule (take5_ops.storage.buckets): TAKE5_<ROLE>_BUCKET, else take5-<role>
-DEMO_SITES = os.environ.get("TAKE5_DEMO_SITES", "AustraliaLitchfield,FrancePornic,SouthAfricaMoorreesburg").split(",")
+_demo = os.environ.get("TAKE5_DEMO_SITES", "AustraliaLitchfield,FrancePornic,SouthAfricaMoorreesburg")
+DEMO_SITES = [s for s in _demo.split(",") if s.strip()]
 DEMO_WEEKS = int(os.environ.get("TAKE5_DEMO_WEEKS", "6"))
 DEMO_SIZE = int(os.environ.get("TAKE5_DEMO_SIZE", "1000"))
 BATCH_SECONDS = float(os.environ.get("TAKE5_DEMO_BATCH_SECONDS", "120"))
 
+# Supervision (docs/operations.md, "When a component dies")
+MAX_RESTARTS = int(os.environ.get("TAKE5_MAX_RESTARTS", "3"))  # restarts of one component ...
+RESTART_WINDOW = 600.0  # ... within this many seconds; one more death stops the stack
+UNHEALTHY_SECONDS = float(os.environ.get("TAKE5_UNHEALTHY_SECONDS", "120"))  # alive but unhealthy this long
+HEALTH_EVERY = 10.0
+
+# Airflow sizing for 150 live sites on 2 cores: the reasons are in docs/operations.md ("Sizing").
+AIRFLOW_SIZING = {
+    "AIRFLOW__CORE__PARALLELISM": "8",
+    "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "8",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "1800",
+    "AIRFLOW__TRIGGERER__CAPACITY": "300",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE": "5",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW": "5",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_RECYCLE": "1800",
+    "AIRFLOW__API__WORKERS": "1",
+}
+CPU_POOL_SLOTS = 2  # the take5_cpu pool: one CPU-heavy task (L1C, L2A) per core
+
+_log_lock = threading.Lock()
+
 
 def log(msg: str) -> None:
-    print(f"[take5 stack] {msg}", flush=True)
+    line = f"[take5 stack] {msg}"
+    with _log_lock:
+        print(line, flush=True)
+        try:
+            (VAR / "logs").mkdir(parents=True, exist_ok=True)
+            with open(VAR / "logs" / "stack.log", "a") as f:
+                f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {line}\n")
+        except OSError:
+            pass
 
 
-def stack_env() -> dict[str, str]:
+def load_secrets() -> dict[str, str]:
+    """Keys shared by every Airflow component and the database passwords: generated once, kept in
+    ``var/secrets.json`` (mode 600, never committed: ``var/`` is ignored by git)."""
+    path = VAR / "secrets.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {
+        "jwt_secret": lambda: secrets.token_hex(64),
+        "api_secret_key": lambda: secrets.token_hex(32),
+        "fernet_key": lambda: __import__("cryptography.fernet", fromlist=["Fernet"]).Fernet.generate_key().decode(),
+        "pg_superuser_password": lambda: secrets.token_urlsafe(24),
+        "pg_airflow_password": lambda: secrets.token_urlsafe(24),
+    }
+    missing = {k: make() for k, make in wanted.items() if k not in saved}
+    if missing:
+        saved.update(missing)
+        VAR.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(saved, indent=1))
+        tmp.chmod(0o600)
+        tmp.rename(path)
+    return saved
+
+
+def stack_env(keys: dict[str, str]) -> dict[str, str]:
     """Environment of every process of the stack: Airflow settings and connections."""
     endpoint = f"http://127.0.0.1:{S3_PORT}"
     env = dict(os.environ)
@@ -59,8 +132,18 @@ def stack_env() -> dict[str, str]:
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=pg.sqlalchemy_url(PG_PORT, keys["pg_airflow_password"]),
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{API_PORT}/execution/",
+        AIRFLOW__API__HOST="127.0.0.1",
         AIRFLOW__API__PORT=str(API_PORT),
         AIRFLOW__API__BASE_URL=f"http://localhost:{API_PORT}",
+        AIRFLOW__API_AUTH__JWT_SECRET=keys["jwt_secret"],
+        AIRFLOW__API__SECRET_KEY=keys["api_secret_key"],
+        AIRFLOW__CORE__FERNET_KEY=keys["fernet_key"],
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin",
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(LOG_PORT),
+        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(LOG_PORT + 1),
         AWS_ACCESS_KEY_ID=env.get("AWS_ACCESS_KEY_ID", "take5"),
         AWS_SECRET_ACCESS_KEY=env.get("AWS_SECRET_ACCESS_KEY", "take5"),
         AWS_DEFAULT_REGION=env.get("AWS_DEFAULT_REGION", "us-east-1"),
@@ -76,6 +159,8 @@ def stack_env() -> dict[str, str]:
             "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "take5@localhost"},
         }),
     )
+    for key, value in AIRFLOW_SIZING.items():
+        env.setdefault(key, value)  # an operator's own setting wins
     env.update({env_name(role): name for role, name in BUCKETS.items()})
     # SLA (docs/sla.md): the weekly digest and failed tasks go to the ops list; the demo campaign runs
     # on today's dates, long after the real campaign's end (2015-09-15): quiet sites are watched without end
@@ -84,13 +169,15 @@ def stack_env() -> dict[str, str]:
     return env
 
 
-def wait_port(port: int, what: str, timeout: float = 120) -> None:
+def wait_port(port: int, what: str, timeout: float = 120, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.5)
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited ({describe_exit(proc.returncode)}) before opening port {port}")
+        time.sleep(0.3)
     raise RuntimeError(f"{what} did not open port {port} within {timeout:.0f}s")
 
 
@@ -99,20 +186,111 @@ def port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def describe_exit(code: int | None) -> str:
+    """``exit code 1`` or ``killed by signal 9 (SIGKILL)``."""
+    if code is None:
+        return "running"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "?"
+        return f"killed by signal {-code} ({name})"
+    return f"exit code {code}"
+
+
+class Component:
+    """A supervised process: how to start it, its process group, its restarts."""
+
+    def __init__(self, name: str, cmd: list[str], logfile: Path, *, port: int | None = None,
+                 stop_signal: int = signal.SIGTERM, popen_kwargs: dict | None = None, env: dict | None = None,
+                 after_start=None, health_key: str | None = None):
+        self.name, self.cmd, self.logfile, self.port = name, cmd, logfile, port
+        self.stop_signal = stop_signal
+        self.popen_kwargs = popen_kwargs or {}
+        self.env = env
+        self.after_start = after_start  # called after a (re)start, once the port is open
+        self.health_key = health_key  # its entry in /api/v2/monitor/health
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.restarts: deque[float] = deque()
+        self.unhealthy_since: float | None = None
+
+    def start(self) -> None:
+        self.logfile.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.logfile, "ab") as out:
+            self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True, **self.popen_kwargs)
+        self.started_at = time.monotonic()
+        self.unhealthy_since = None
+        log(f"{self.name} started (pid {self.proc.pid}, log {_rel(self.logfile)})")
+        if self.port is not None:
+            wait_port(self.port, self.name, timeout=240, proc=self.proc)
+        if self.after_start is not None:
+            self.after_start()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def terminate_groups(components: list[Component], grace: float = 30) -> None:
+    """Send each component's stop signal to its process group, then SIGKILL what is left after
+    ``grace`` seconds. Groups are stopped together (they all wait in parallel)."""
+    pending = []
+    for comp in components:
+        if comp.proc is None:
+            continue
+        try:
+            os.killpg(comp.proc.pid, comp.stop_signal)
+            pending.append(comp)
+        except ProcessLookupError:
+            comp.proc.poll()
+    deadline = time.monotonic() + grace
+    while pending and time.monotonic() < deadline:
+        for comp in list(pending):
+            comp.proc.poll()  # reap the leader, else it lingers as a zombie of the group
+            try:
+                os.killpg(comp.proc.pid, 0)
+            except ProcessLookupError:
+                log(f"{comp.name} stopped")
+                pending.remove(comp)
+        time.sleep(0.2)
+    for comp in pending:
+        try:
+            os.killpg(comp.proc.pid, signal.SIGKILL)
+            log(f"{comp.name} did not stop within {grace:.0f}s: killed")
+        except ProcessLookupError:
+            pass
+        try:
+            comp.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+class StackFailure(RuntimeError):
+    """The stack cannot go on: the message says why."""
+
+
 class Stack:
     def __init__(self):
-        self.env = stack_env()
-        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.keys = load_secrets()
+        self.env = stack_env(self.keys)
+        self.components: list[Component] = []
+        self.stop_event = threading.Event()
+        self.airflow = str(BIN / "airflow")
 
-    def spawn(self, name: str, cmd: list[str], logfile: Path) -> subprocess.Popen:
-        logfile.parent.mkdir(parents=True, exist_ok=True)
-        out = open(logfile, "ab")  # noqa: SIM115 (held by the child process for its lifetime)
-        proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.children.append((name, proc))
-        log(f"{name} started (pid {proc.pid}, log {logfile.relative_to(ROOT)})")
-        return proc
-
+    # -- helpers ------------------------------------------------------------
     def run_cmd(self, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, env=self.env, cwd=ROOT, check=check, capture_output=True, text=True)
 
@@ -121,10 +299,41 @@ class Stack:
 
         return {role: S3Store.from_endpoint(name, self.env["TAKE5_S3_ENDPOINT"]) for role, name in BUCKETS.items()}
 
+    def add(self, comp: Component) -> Component:
+        self.components.append(comp)
+        comp.start()
+        self.write_state()
+        return comp
+
+    def write_state(self) -> None:
+        state = {"pid": os.getpid(), "var": str(VAR), "api": f"http://127.0.0.1:{API_PORT}",
+                 "components": {c.name: c.pid for c in self.components if c.alive()}}
+        tmp = STATEFILE.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.rename(STATEFILE)
+
+    # -- PostgreSQL ---------------------------------------------------------
+    def start_postgres(self) -> None:
+        bin_dir = pg.install(log)
+        data = pg.initialize(bin_dir, VAR / "pg", self.keys["pg_superuser_password"], log)
+
+        def ready():
+            pg.wait_ready(PG_PORT, self.keys["pg_superuser_password"])
+            pg.ensure_database(PG_PORT, self.keys["pg_superuser_password"], self.keys["pg_airflow_password"])
+
+        # SIGINT is PostgreSQL's "fast shutdown": clients disconnected, a clean checkpoint, then exit
+        self.add(Component("postgres", pg.server_command(bin_dir, data, PG_PORT), VAR / "logs" / "postgres.log",
+                           port=PG_PORT, stop_signal=signal.SIGINT, popen_kwargs=pg.run_as(), env=pg.pg_env(),
+                           after_start=ready))
+        log(f"PostgreSQL {bin_dir.parent.name} on 127.0.0.1:{PG_PORT}, data in {_rel(data)}")
+
     # -- S3 -----------------------------------------------------------------
     def start_s3(self) -> None:
-        self.spawn("s3 (moto)", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(S3_PORT)], VAR / "logs" / "s3.log")
-        wait_port(S3_PORT, "the S3 server")
+        self.add(Component("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(S3_PORT)],
+                           VAR / "logs" / "s3.log", port=S3_PORT, env=self.env, after_start=self.restore_s3))
+
+    def restore_s3(self) -> None:
+        from take5_ops.distribution.access import set_public_read
         from take5_ops.storage import LocalStore, copy_tree
 
         os.environ.update({k: self.env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
@@ -134,8 +343,6 @@ class Stack:
             if snapshot.is_dir():
                 n = copy_tree(LocalStore(snapshot), store)
                 log(f"restored {n} objects into s3://{store.bucket}")
-        from take5_ops.distribution.access import set_public_read
-
         set_public_read(self.stores()["dist"])  # the public reads objects only (docs/distribution.md)
 
     def snapshot_s3(self) -> None:
@@ -149,28 +356,90 @@ class Stack:
             shutil.rmtree(target, ignore_errors=True)
             if tmp.exists():
                 tmp.rename(target)
-            log(f"saved {n} objects of s3://{store.bucket} to {target.relative_to(ROOT)}")
+            log(f"saved {n} objects of s3://{store.bucket} to {_rel(target)}")
 
     # -- SMTP and Airflow ---------------------------------------------------
     def start_smtp(self) -> None:
-        self.spawn("smtp", [sys.executable, str(ROOT / "scripts" / "smtp_sink.py"), "--port", str(SMTP_PORT),
-                            "--folder", str(VAR / "mail")], VAR / "logs" / "smtp.log")
-        wait_port(SMTP_PORT, "the SMTP server")
+        self.add(Component("smtp", [sys.executable, str(ROOT / "scripts" / "smtp_sink.py"), "--port", str(SMTP_PORT),
+                                    "--folder", str(VAR / "mail")], VAR / "logs" / "smtp.log", port=SMTP_PORT,
+                           env=self.env))
 
     def start_airflow(self) -> None:
-        airflow = str(BIN / "airflow")
         log("migrating the Airflow database")
-        self.run_cmd([airflow, "db", "migrate"])
-        self.run_cmd([airflow, "pools", "set", "take5_cpu", "2", "CPU-heavy processing tasks (L1C, L2A)"])
-        self.spawn("airflow standalone", [airflow, "standalone"], VAR / "logs" / "airflow.log")
-        wait_port(API_PORT, "the Airflow API server", timeout=240)
+        t0 = time.monotonic()
+        migrated = self.run_cmd([self.airflow, "db", "migrate"], check=False)
+        if migrated.returncode:
+            raise StackFailure(f"airflow db migrate failed ({describe_exit(migrated.returncode)}):\n"
+                               f"{migrated.stdout[-2000:]}{migrated.stderr[-4000:]}")
+        self.run_cmd([self.airflow, "pools", "set", "take5_cpu", str(CPU_POOL_SLOTS),
+                      "CPU-heavy processing tasks (L1C, L2A): one a core"])
+        log(f"database migrated and pool take5_cpu set in {time.monotonic() - t0:.0f} s")
+        logs = VAR / "logs"
+        self.add(Component("api-server", [self.airflow, "api-server", "--host", "127.0.0.1", "--port", str(API_PORT)],
+                           logs / "api-server.log", port=API_PORT, env=self.env))
+        for name, key in (("scheduler", "scheduler"), ("dag-processor", "dag_processor"), ("triggerer", "triggerer")):
+            self.add(Component(name, [self.airflow, name] + (["--skip-serve-logs"] if name != "dag-processor" else []), logs / f"{name}.log", env=self.env, health_key=key))
         pw = VAR / "airflow" / "simple_auth_manager_passwords.json.generated"
         for _ in range(60):
             if pw.exists():
                 break
             time.sleep(1)
-        password = json.loads(pw.read_text()).get("admin", "?") if pw.exists() else "(see var/logs/airflow.log)"
+        password = json.loads(pw.read_text()).get("admin", "?") if pw.exists() else "(see var/logs/api-server.log)"
         log(f"Airflow UI: http://localhost:{API_PORT}  user: admin  password: {password}")
+
+    # -- supervision --------------------------------------------------------
+    def health(self) -> dict | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", timeout=10) as r:
+                return json.loads(r.read())
+        except Exception:
+            return None
+
+    def restart(self, comp: Component, reason: str) -> None:
+        now = time.monotonic()
+        while comp.restarts and now - comp.restarts[0] > RESTART_WINDOW:
+            comp.restarts.popleft()
+        if len(comp.restarts) >= MAX_RESTARTS:
+            raise StackFailure(f"{comp.name} {reason}, after {len(comp.restarts)} restarts in the last "
+                               f"{RESTART_WINDOW:.0f} s: giving up; see {_rel(comp.logfile)}")
+        comp.restarts.append(now)
+        log(f"{comp.name} (pid {comp.pid}) {reason}: restarting it "
+            f"(restart {len(comp.restarts)} of {MAX_RESTARTS} allowed in {RESTART_WINDOW:.0f} s; see {_rel(comp.logfile)})")
+        terminate_groups([comp], grace=5)  # what is left of its group (a scheduler's task processes)
+        try:
+            comp.start()
+        except Exception as exc:
+            raise StackFailure(f"{comp.name} could not be restarted: {exc}") from None
+        self.write_state()
+
+    def supervise(self) -> None:
+        """Restart what dies or stays unhealthy; raise :class:`StackFailure` past the budget."""
+        next_health = time.monotonic() + HEALTH_EVERY
+        while not self.stop_event.wait(1.0):
+            for comp in self.components:
+                if not comp.alive():
+                    self.restart(comp, f"died ({describe_exit(comp.proc.returncode)})")
+            if time.monotonic() < next_health:
+                continue
+            next_health = time.monotonic() + HEALTH_EVERY
+            report = self.health()
+            now = time.monotonic()
+            for comp in self.components:
+                if comp.name == "api-server":
+                    bad = report is None
+                    why = "did not answer /api/v2/monitor/health"
+                elif comp.health_key and report is not None:
+                    status = (report.get(comp.health_key) or {}).get("status")
+                    bad = status != "healthy"
+                    why = f"reported {status or 'absent'} by /api/v2/monitor/health"
+                else:
+                    continue
+                if not bad or now - comp.started_at < UNHEALTHY_SECONDS:
+                    comp.unhealthy_since = None
+                    continue
+                comp.unhealthy_since = comp.unhealthy_since or now
+                if now - comp.unhealthy_since >= UNHEALTHY_SECONDS:
+                    self.restart(comp, f"{why} for {now - comp.unhealthy_since:.0f} s")
 
     # -- demo campaign ------------------------------------------------------
     def seed(self) -> None:
@@ -206,37 +475,55 @@ class Stack:
             marker.write_text(json.dumps(sorted(delivered)))
             log(f"delivered batch {i + 1}/{len(batches)}: {len(todo)} products")
             self.trigger_sites(sorted({f.parent.name for f in todo}))
-            if i + 1 < len(batches):
-                time.sleep(BATCH_SECONDS)
+            if i + 1 < len(batches) and self.stop_event.wait(BATCH_SECONDS):
+                return
         log("the demo campaign is fully delivered")
 
+    def seed_in_background(self) -> None:
+        def target():
+            try:
+                self.seed()
+            except Exception as exc:  # the demo is not the stack: say it, keep running
+                if not self.stop_event.is_set():
+                    log(f"the demo campaign stopped: {type(exc).__name__}: {exc}")
+
+        threading.Thread(target=target, name="demo-seeder", daemon=True).start()
+
     def trigger_sites(self, sites: list[str]) -> None:
-        airflow = str(BIN / "airflow")
         for site in sites:
             dag_id = f"take5_{site}"
             for _ in range(60):  # the dag-processor may not have parsed the DAG yet
-                if self.run_cmd([airflow, "dags", "unpause", dag_id], check=False).returncode == 0:
+                if self.stop_event.is_set():
+                    return
+                # `dags unpause` exits 0 for a DAG not in the database yet: check that it took
+                self.run_cmd([self.airflow, "dags", "unpause", dag_id], check=False)
+                details = self.run_cmd([self.airflow, "dags", "details", dag_id, "-o", "json"], check=False)
+                if details.returncode == 0 and re.search(r'"is_paused": "?[Ff]alse', details.stdout):
                     break
                 time.sleep(5)
-            queued = self.run_cmd([airflow, "dags", "list-runs", dag_id, "--state", "queued", "-o", "json"],
+            queued = self.run_cmd([self.airflow, "dags", "list-runs", dag_id, "--state", "queued", "-o", "json"],
                                   check=False).stdout
             if '"run_id"' in queued:  # a queued run will find this batch when it starts
                 continue
             conf = json.dumps({"poll_seconds": 10, "timeout_seconds": 600})
-            self.run_cmd([airflow, "dags", "trigger", dag_id, "--conf", conf], check=False)
+            self.run_cmd([self.airflow, "dags", "trigger", dag_id, "--conf", conf], check=False)
             log(f"triggered {dag_id}")
 
     # -- lifecycle ----------------------------------------------------------
     def stop(self) -> None:
         log("stopping")
-        if any(name.startswith("s3") and proc.poll() is None for name, proc in self.children):
+        self.stop_event.set()
+        by_name = {c.name: c for c in self.components}
+        airflow = [c for c in self.components if c.name in ("api-server", "scheduler", "dag-processor", "triggerer")]
+        terminate_groups(airflow)
+        s3 = by_name.get("s3")
+        if s3 is not None and s3.alive():
             try:
                 self.snapshot_s3()
             except Exception as exc:  # never leave processes behind because of the snapshot
                 log(f"could not save the S3 content: {exc}")
-        for name, proc in reversed(self.children):
-            terminate_group(proc, name)
-        PIDFILE.unlink(missing_ok=True)
+        terminate_groups([c for c in self.components if c.name in ("smtp", "s3")])
+        terminate_groups([c for c in self.components if c.name == "postgres"], grace=60)
         log("stopped")
 
 
@@ -252,37 +539,29 @@ def weekly_batches(folders: list[Path]) -> list[list[Path]]:
     return [groups[k] for k in sorted(groups)]
 
 
-def terminate_group(proc: subprocess.Popen, name: str, grace: float = 20) -> None:
-    """SIGTERM a child's process group, then SIGKILL what is left after ``grace`` seconds."""
+def _pid_alive(pid: int) -> bool:
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.kill(pid, 0)
+        return True
     except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        proc.poll()  # reap the leader, else it lingers as a zombie of the group
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            log(f"{name} stopped")
-            return
-        time.sleep(0.3)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-        log(f"{name} killed")
-    except ProcessLookupError:
-        pass
-    proc.poll()
+        return False
+    except PermissionError:
+        return True
 
 
 def run() -> int:
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     if PIDFILE.exists():
-        log(f"a stack may already run (pid {PIDFILE.read_text().strip()}); `make stop` first")
-        return 1
-    busy = [p for p in (S3_PORT, SMTP_PORT, API_PORT) if not port_free(p)]
+        pid = int(PIDFILE.read_text().strip() or 0)
+        if pid and _pid_alive(pid):
+            log(f"a stack already runs (pid {pid}); `make stop` first")
+            return 1
+        log(f"a previous stack (pid {pid}) did not stop cleanly: cleaning up after it")
+        cleanup_leftovers()
+    busy = [p for p in (PG_PORT, S3_PORT, SMTP_PORT, API_PORT, LOG_PORT, LOG_PORT + 1) if not port_free(p)]
     if busy:
-        log(f"ports already in use: {busy}; stop what uses them or set TAKE5_S3_PORT/TAKE5_SMTP_PORT/TAKE5_API_PORT")
+        log(f"ports already in use: {busy}; stop what uses them or set TAKE5_PG_PORT/TAKE5_S3_PORT/"
+            "TAKE5_SMTP_PORT/TAKE5_API_PORT/TAKE5_LOG_PORT")
         return 1
     PIDFILE.write_text(str(os.getpid()))
     stack = Stack()
@@ -297,42 +576,88 @@ def run() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
+        stack.start_postgres()
         stack.start_s3()
         stack.start_smtp()
         stack.start_airflow()
-        stack.seed()
+        if DEMO_SITES:
+            stack.seed_in_background()
         log("running; Ctrl-C or `make stop` stops everything")
-        while all(proc.poll() is None for _, proc in stack.children):
-            time.sleep(2)
-        dead = [name for name, proc in stack.children if proc.poll() is not None]
-        log(f"{', '.join(dead)} exited; see var/logs/")
-        return 1
+        stack.supervise()
+        return 0
     except KeyboardInterrupt:
         return 0
+    except StackFailure as exc:
+        log(f"STACK FAILED: {exc}")
+        return 1
+    except Exception as exc:
+        log(f"STACK FAILED: {type(exc).__name__}: {exc}")
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+        STATEFILE.unlink(missing_ok=True)
+        PIDFILE.unlink(missing_ok=True)
+
+
+def cleanup_leftovers() -> None:
+    """After a stack that died without stopping (kill -9): stop the process groups it recorded."""
+    if STATEFILE.exists():
+        state = json.loads(STATEFILE.read_text())
+        for name, pid in state.get("components", {}).items():
+            sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
+            try:
+                os.killpg(pid, sig)
+                log(f"stopping the leftover {name} (process group {pid})")
+            except (ProcessLookupError, PermissionError):
+                continue
+            for _ in range(100):
+                try:
+                    os.killpg(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.2)
+            else:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        STATEFILE.unlink(missing_ok=True)
+    PIDFILE.unlink(missing_ok=True)
 
 
 def stop() -> int:
     if not PIDFILE.exists():
         log("no stack is running")
         return 0
-    pid = int(PIDFILE.read_text().strip())
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        PIDFILE.unlink(missing_ok=True)
-        log("the stack was not running")
+    pid = int(PIDFILE.read_text().strip() or 0)
+    if not pid or not _pid_alive(pid):
+        log("the stack was not running: cleaning up what it left")
+        cleanup_leftovers()
         return 0
-    for _ in range(120):
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(360):
         if not PIDFILE.exists():
             return 0
         time.sleep(0.5)
-    log("the stack did not stop within 60 s")
+    log("the stack did not stop within 180 s")
     return 1
 
 
+def status() -> int:
+    """Print the components' pids and the health that the API server reports."""
+    if not STATEFILE.exists():
+        log("no stack is running")
+        return 1
+    print(STATEFILE.read_text())
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", timeout=10) as r:
+            print(json.dumps(json.loads(r.read()), indent=1))
+    except Exception as exc:
+        print(f"health: {exc}")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit({"run": run, "stop": stop}[sys.argv[1] if len(sys.argv) > 1 else "run"]())
+    sys.exit({"run": run, "stop": stop, "status": status}[sys.argv[1] if len(sys.argv) > 1 else "run"]())

@@ -1,1 +1,1 @@
-"""Builders and helpers shared by the test tiers (unit, integration, dags); no test module imports another."""
+"""Builders and helpers shared by the test tiers (unit, integration, dags, stack); no test module imports another."""

@@ -15,7 +15,9 @@ deterministic: no I/O beyond the YAML files, no heavy imports.
 
 from __future__ import annotations
 
+import logging
 import os
+import time as time_module
 import zlib
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -25,7 +27,7 @@ from airflow.sdk import DAG, Param, TriggerRule, task, task_group
 from take5_ops.airflow import sla, tasks
 from take5_ops.airflow.notifiers import TaskFailureNotifier
 from take5_ops.airflow.sensors import DeliverySensor
-from take5_ops.siteconfig import SiteConfig, SiteConfigError, load_site_configs
+from take5_ops.siteconfig import SiteConfig, SiteConfigError, load_site_config, load_site_configs
 from take5_ops.storage import layout
 
 CONFIGS_ENV = "TAKE5_SITE_CONFIGS"
@@ -34,6 +36,7 @@ CPU_POOL = "take5_cpu"
 DEFAULT_POLL_SECONDS = 300
 DEFAULT_TIMEOUT_SECONDS = 6 * 24 * 3600  # shorter than the week between runs
 INVALID_CONFIGS_DAG_ID = "take5_invalid_site_configs"
+log = logging.getLogger(__name__)
 
 
 def configs_folder(dag_file: str | Path) -> Path:
@@ -154,10 +157,45 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
     return dag
 
 
+def parsing_site(folder: str | Path) -> str | None:
+    """The SITE_ID whose DAG alone is needed, from Airflow's parsing context; ``None``: build them all.
+
+    A worker that runs a task of ``take5_<SITE_ID>`` parses the DAG file with that dag_id in its
+    parsing context (``airflow.sdk.get_parsing_context``); the dag-processor, the CLI and the tests
+    parse without one. A dag_id that is not a site with a configuration file builds every DAG
+    (Airflow then finds, or not, the DAG it wants, as without the context).
+    """
+    from airflow.sdk import get_parsing_context
+
+    dag_id = get_parsing_context().dag_id
+    if not dag_id or not dag_id.startswith("take5_"):
+        return None
+    site_id = dag_id[len("take5_"):]
+    return site_id if (Path(folder) / f"{site_id}.yaml").is_file() else None
+
+
 def site_dags(folder: str | Path) -> dict[str, DAG]:
-    """DAGs of every valid configuration in ``folder``, by dag_id, in site_id order."""
-    configs, _errors = load_site_configs(folder)
-    return {dag.dag_id: dag for dag in (site_dag(configs[k]) for k in sorted(configs))}
+    """DAGs of every valid configuration in ``folder``, by dag_id, in site_id order.
+
+    With a site's dag_id in the parsing context (a worker running one of its tasks), only that
+    site's configuration is read and only its DAG is built. The building time is logged (it shows
+    in every task log).
+    """
+    started, cpu = time_module.perf_counter(), time_module.process_time()
+    site_id = parsing_site(folder)
+    if site_id is not None:
+        try:
+            configs = {site_id: load_site_config(Path(folder) / f"{site_id}.yaml")}
+        except SiteConfigError:  # skipped, as without the context (reported by take5_site_config_errors)
+            configs = {}
+    else:
+        configs, _errors = load_site_configs(folder)
+    dags = {dag.dag_id: dag for dag in (site_dag(configs[k]) for k in sorted(configs))}
+    # wall and CPU time: on a busy machine the wall time also counts the other processes' turns
+    log.info("built %d site DAG(s) in %.3f s (%.3f s CPU) (%s)", len(dags), time_module.perf_counter() - started,
+             time_module.process_time() - cpu,
+             f"parsing context: take5_{site_id} only" if site_id else "no parsing context: every site")
+    return dags
 
 
 class _InvalidConfigs(DAG):
