@@ -20,10 +20,10 @@ from helpers.l1a_builder import REAL_ORDER, make_metadata
 from take5_ops.l1a.metadata import write_dimap
 
 QUICK_EXAMPLES = 150
-settings.register_profile("quick", max_examples=QUICK_EXAMPLES, deadline=None, derandomize=True,
+settings.register_profile("quick", max_examples=QUICK_EXAMPLES, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("fuzz", max_examples=int(os.environ.get("TAKE5_FUZZ_EXAMPLES", "100000")),
-                          deadline=None, suppress_health_check=list(HealthCheck))
+                          deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
 budget = settings.get_profile("fuzz" if os.environ.get("TAKE5_FUZZ") else "quick")  # a test decorator

@@ -32,6 +32,7 @@ from take5_ops.l1a.delivery import (
 )
 from take5_ops.l1a.metadata import MetadataError, read_dimap
 from take5_ops.l1a.tiff import check_tiff
+from take5_ops.products.gdal import local_env
 from take5_ops.naming import is_site_id, match_product_id, parse_product_id
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import ObjectInfo, Store, layout, read_json
@@ -237,7 +238,7 @@ def _check_imagery(path: Path, meta, href: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             # no sidecar files: the RPCs must be in the TIFF itself
-            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
+            with local_env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
                 driver, rpcs = src.driver, src.rpcs
     except RasterioError as exc:
         raise DeliveryError(f"{href}: not a readable GeoTIFF ({exc})") from None

@@ -37,6 +37,7 @@ from take5_ops.l1c.radiometry import calibration, encode_toa
 from take5_ops.l1c.reading import reading
 from take5_ops.naming import ProductId, match_product_id, parse_product_id
 from take5_ops.products import cog
+from take5_ops.products.gdal import local_env
 from take5_ops.products.product import (
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
@@ -50,15 +51,7 @@ from take5_ops.storage import sha256_file
 
 STRIP_ROWS = 512
 RESAMPLING = Resampling.bilinear
-GDAL_ENV = {"GDAL_CACHEMAX": 256 << 20, "GDAL_NUM_THREADS": "ALL_CPUS"}  # bytes: "256" (MB) slows overview reads 100x
 
-
-def local_env() -> rasterio.Env:
-    """The GDAL settings of the processors, for local files only: no cloud session (rasterio would
-    otherwise look up AWS credentials, and log it, for every file it opens)."""
-    from rasterio.session import DummySession
-
-    return rasterio.Env(session=DummySession(), **GDAL_ENV)
 Progress = Callable[[float, str], None]
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from take5_ops.l1c.processor import local_env
+from take5_ops.products.gdal import local_env
 from take5_ops.l2a import aot as aot_mod
 from take5_ops.l2a import composite, masks, shadows
 from take5_ops.l2a.correction import Correction, coefficients, spread
