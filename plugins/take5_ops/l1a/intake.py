@@ -32,8 +32,8 @@ from take5_ops.l1a.delivery import (
 )
 from take5_ops.l1a.metadata import MetadataError, read_dimap
 from take5_ops.l1a.tiff import check_tiff
-from take5_ops.products.gdal import local_env
 from take5_ops.naming import is_site_id, match_product_id, parse_product_id
+from take5_ops.products.gdal import local_env
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import ObjectInfo, Store, layout, read_json
 from take5_ops.times import format_time, parse_time
