@@ -34,8 +34,7 @@ LAYOUTS = {
 
 
 def quarantined(work, product_id: str) -> list[dict]:
-    return [json.loads(work.get_bytes(i.key)) for i in work.list(layout.quarantine_prefix(SITE))
-            if i.key.startswith(layout.quarantine_prefix(SITE) + product_id + "/")]
+    return [json.loads(work.get_bytes(i.key)) for i in work.list(layout.quarantine_product_prefix(SITE, product_id))]
 
 
 @pytest.mark.parametrize("options", LAYOUTS.values(), ids=list(LAYOUTS))
