@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "take5_ops.commands.search",
     "take5_ops.commands.cart",
     "take5_ops.commands.withdraw",
+    "take5_ops.commands.audit",
 )
 
 

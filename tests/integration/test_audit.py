@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 
 import pytest
+import yaml
 
 from helpers.audit_cases import INJECTIONS, REJECTED, SITE, B, publish_campaign
 from helpers.l1a_builder import scene_site
 from take5_ops.audit import KINDS, last_report, run_audit
+from take5_ops.cli import main
 from take5_ops.distribution.access import PUBLIC_URL_ENV
-from take5_ops.storage import Buckets, S3Store, copy_tree, layout
+from take5_ops.storage import Buckets, LocalStore, S3Store, copy_tree, layout
 from take5_ops.storage.buckets import ROLES
 
 
@@ -77,3 +79,37 @@ def test_each_inconsistency_is_found_by_its_kind_and_repaired(campaign, kind):
     assert repaired.repaired and repaired.clean, [f.line() for f in repaired.findings]
     assert run_audit(campaign, [scene_site()]).clean  # idempotent: nothing left to do
     assert published_bytes(campaign.dist, B) == untouched
+
+
+def write_site_config(tmp_path) -> str:
+    path = tmp_path / f"{SITE}.yaml"
+    path.write_text(yaml.safe_dump(scene_site().model_dump(mode="json")))
+    return str(path)
+
+
+def test_the_command_on_s3_prints_meaning_and_fix_and_exits_1_until_repaired(campaign, tmp_path, capsys):
+    INJECTIONS["stale-page"](campaign)
+    names = [f"--{role}-bucket={getattr(campaign, role).bucket}" for role in ROLES]
+    args = ["audit", "--site-config", write_site_config(tmp_path),
+            "--endpoint", campaign.dist.client.meta.endpoint_url, *names]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert f"{SITE}: stale-page: {layout.site_page_key(SITE)}" in out
+    assert "means: a web page differs" in out and "fix: re-derive the pages" in out
+    assert main([*args, "--repair"]) == 0
+    assert "repaired: " in capsys.readouterr().out
+    assert main(args) == 0
+
+
+def test_the_command_on_local_folders(campaign, tmp_path, capsys):
+    folders = {role: tmp_path / role for role in ("l1a", "out", "out.work")}
+    for role, folder in folders.items():
+        folder.mkdir()
+        copy_tree({"l1a": campaign.l1a, "out": campaign.dist, "out.work": campaign.work}[role], LocalStore(folder))
+    args = ["audit", "--site-config", write_site_config(tmp_path), "--l1a", str(folders["l1a"]),
+            "--out", str(folders["out"])]
+    assert main(args) == 0, capsys.readouterr().out
+    (folders["out"] / layout.metalink_key(SITE, "L1C")).write_bytes(b"<metalink/>")
+    assert main(args) == 1
+    assert "stale-metalink" in capsys.readouterr().out
+    assert main([*args, "--repair"]) == 0
