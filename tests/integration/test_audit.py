@@ -7,6 +7,7 @@ Against buckets of a real moto S3 server; the campaign and the injections in tes
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -15,6 +16,8 @@ from helpers.audit_cases import INJECTIONS, REJECTED, SITE, B, publish_campaign
 from helpers.l1a_builder import scene_site
 from take5_ops.audit import KINDS, last_report, run_audit
 from take5_ops.cli import main
+from take5_ops.dashboard.numbers import production_overview
+from take5_ops.dashboard.page import render_page
 from take5_ops.distribution.access import PUBLIC_URL_ENV
 from take5_ops.storage import Buckets, LocalStore, S3Store, copy_tree, layout
 from take5_ops.storage.buckets import ROLES
@@ -113,3 +116,17 @@ def test_the_command_on_local_folders(campaign, tmp_path, capsys):
     assert main(args) == 1
     assert "stale-metalink" in capsys.readouterr().out
     assert main([*args, "--repair"]) == 0
+
+
+def test_the_dashboard_shows_the_last_audit(campaign):
+    def page() -> str:
+        overview = production_overview([scene_site()], campaign, datetime.now(UTC))
+        return render_page(overview, airflow_url="http://airflow.test", public_url="http://dist.test")
+
+    assert "no audit yet" in page()
+    INJECTIONS["stale-page"](campaign)
+    run_audit(campaign, [scene_site()])
+    html = page()
+    assert "Last audit" in html and "<b>stale-page</b>" in html and "take5 audit --repair" in html
+    run_audit(campaign, [scene_site()], repair=True)
+    assert "no inconsistency" in page()
