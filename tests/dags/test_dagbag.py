@@ -125,7 +125,7 @@ def test_broken_configs_give_one_import_error_and_the_others_load(tmp_path):
     dags = _copy_project(tmp_path)
     _break(tmp_path / "include" / "site_configs")
     bag = DagBag(dag_folder=str(dags))
-    assert len(bag.dags) == 149  # 148 sites and the SLA monitor
+    assert len(bag.dags) == 150  # 148 sites, the SLA monitor and the audit
     assert "take5_FrancePornic" not in bag.dags and "take5_Belgium" not in bag.dags
     assert list(bag.import_errors) == [str(dags / "take5_site_config_errors.py")]
     error = next(iter(bag.import_errors.values()))
