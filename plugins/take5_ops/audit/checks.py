@@ -100,8 +100,9 @@ def _publication_findings(buckets: Buckets, site: SiteConfig, ledger: dict, item
         for name, doc in sorted(items.items()):
             product = _product(work, site_id, name)
             if product is None:
-                if _l1a_product_id(name) not in pending:  # else the next run rebuilds it
-                    found.append(Finding("item-without-product", site_id, name))
+                if _l1a_product_id(name) in pending:  # the next run rebuilds and republishes it
+                    continue
+                found.append(Finding("item-without-product", site_id, name))
             elif _bytes(buckets.dist, layout.item_key(site_id, name)) != item_json(product,
                                                                                        content_version(product)):
                 found.append(Finding("item-outdated", site_id, name))

@@ -70,9 +70,9 @@ def repair_site(buckets: Buckets, site: SiteConfig, findings: list[Finding]) -> 
         names = [layout.item_name_of(site_id, i.key) for i in dist.list(layout.site_prefix(site_id))]
         published = [{"name": n, "item_key": layout.item_key(site_id, n), "accepted": None} for n in names if n]
         summary = update_catalog(buckets, site, published, [])
-        done.append(f"collection relinked ({summary['collection_items']} Items), Metalinks "
-                    f"{len(summary['metalinks_written'])} and pages {summary['pages_written']} written, "
-                    f"{summary['pruned']} orphan object(s) pruned")
+        done.append(f"collection relinked ({summary['collection_items']} Items), "
+                    f"{len(summary['metalinks_written'])} Metalink(s) and {len(summary['pages_written'])} page(s) "
+                    f"written, {summary['pruned']} orphan object(s) pruned")
     for line in done:
         log.info("%s: repaired: %s", site_id, line)
     return done
