@@ -3,24 +3,14 @@ files, collection, Metalinks, pages); fails while an inconsistency is left. Trig
 ``repair`` true, it applies the safe fixes first. See docs/operations.md ("Audit and repair").
 """
 
-from datetime import UTC, datetime
-
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import Param, task
 
 from take5_ops.airflow import audit
-from take5_ops.airflow.factory import configs_folder
+from take5_ops.airflow.factory import campaign_dag, configs_folder
 
-with DAG(
-    dag_id="take5_audit",
-    description="Take5: weekly audit of every site's state, safe repairs on request",
-    schedule="0 4 * * 1",
-    start_date=datetime(2015, 4, 8, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    tags=["take5", "audit"],
-    doc_md=__doc__,
-    params={"repair": Param(False, type="boolean", description="apply the safe fixes, then audit again")},
-    default_args={"owner": "take5", "retries": 0},
+with campaign_dag(
+    "take5_audit", "Take5: weekly audit of every site's state, safe repairs on request", "0 4 * * 1", "audit",
+    __doc__, {"repair": Param(False, type="boolean", description="apply the safe fixes, then audit again")},
 ) as dag:
     task(audit.audit_sites, task_id="audit_sites")(configs_folder=str(configs_folder(__file__)),
                                                    repair="{{ params.repair }}")

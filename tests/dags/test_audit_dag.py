@@ -3,8 +3,6 @@ inconsistency is left (the report in the work bucket says which), and with ``rep
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
 
@@ -35,11 +33,7 @@ def bag(tmp_path_factory):
 
 
 def test_audit_dag_fails_on_an_inconsistency_and_repairs_with_the_param(bag, monkeypatch, s3_endpoint, s3_buckets):
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
-        "conn_type": "aws", "login": "testing", "password": "testing",
-        "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"}}))
-    for role, store in s3_buckets.items():
-        monkeypatch.setenv(f"TAKE5_{role.upper()}_BUCKET", store.bucket)
+    airflow_env.use_s3(monkeypatch, s3_endpoint, s3_buckets)
     monkeypatch.setenv(PUBLIC_URL_ENV, "https://take5.example.org/")
     buckets = Buckets(**s3_buckets)
     publish_campaign(buckets)

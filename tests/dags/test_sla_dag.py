@@ -52,11 +52,7 @@ def bag(configs):
 @pytest.fixture
 def env(monkeypatch, s3_endpoint, s3_buckets, configs):
     """Connections, buckets and ops list for the tasks; ``env.smtp(port)`` points smtp_default at a port."""
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
-        "conn_type": "aws", "login": "testing", "password": "testing",
-        "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"}}))
-    for role, store in s3_buckets.items():
-        monkeypatch.setenv(f"TAKE5_{role.upper()}_BUCKET", store.bucket)
+    airflow_env.use_s3(monkeypatch, s3_endpoint, s3_buckets)
     monkeypatch.setenv("TAKE5_OPS_LIST", OPS)
     monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.test:8080")
 
