@@ -30,6 +30,7 @@ LAYOUTS = {
     "tiles": dict(tiled=True, blockxsize=16, blockysize=16),
     "band-separate strips": dict(interleave="band", blockysize=8),
     "deflate strips": dict(compress="deflate", blockysize=8),
+    "BigTIFF": dict(bigtiff="YES", blockysize=8),
 }
 
 
