@@ -73,28 +73,33 @@ def _l1a_product_id(name: str) -> str | None:
         return None
 
 
-def _publication_findings(buckets: Buckets, site: SiteConfig, ledger: dict, items: dict,
-                          pending: list[str]) -> list[Finding]:
-    site_id, work, found = site.site_id, buckets.work, []
-    expected = {e["product_name"]: pid for pid, e in ledger.items()
-                if e.get("status") == "published" and e.get("product_name")}
+def _record_findings(work: Store, site_id: str, ledger: dict) -> tuple[list[Finding], set[str]]:
+    """Ledger ↔ quarantine ↔ work products ↔ L2A status; and the names that should be published."""
+    found, expected = [], set()
+    for pid, entry in sorted(ledger.items()):
+        name = entry.get("product_name")
+        if entry.get("status") == "rejected" and not any(work.list(layout.quarantine_product_prefix(site_id, pid))):
+            found.append(Finding("ledger-without-quarantine", site_id, pid))
+        elif entry.get("status") == "published" and name:
+            if _product(work, site_id, name) is None:
+                found.append(Finding("ledger-without-product", site_id, pid, name))
+            else:
+                expected.add(name)
     status = read_json(work, layout.l2a_status_key(site_id)) or {}
     for day, d in sorted((status.get("dates") or {}).items()):
         if isinstance(d, dict) and d.get("outcome") == PUBLISHED and d.get("name"):
-            if _product(work, site_id, d["name"]) is None or d["name"] not in items:
+            if _product(work, site_id, d["name"]) is None:
                 found.append(Finding("l2a-status-mismatch", site_id, day, d["name"]))
             else:
-                expected[d["name"]] = day
-    for pid, entry in sorted(ledger.items()):
-        if entry.get("status") == "rejected" and not any(work.list(layout.quarantine_product_prefix(site_id, pid))):
-            found.append(Finding("ledger-without-quarantine", site_id, pid))
-        name = entry.get("product_name")
-        if entry.get("status") == "published" and name and _product(work, site_id, name) is None:
-            found.append(Finding("ledger-without-product", site_id, pid, name))
-    withdrawn = {n for n in expected if work.exists(layout.withdrawn_key(site_id, n))}
-    for name in sorted(set(expected) - set(items) - withdrawn):
-        if _product(work, site_id, name) is not None:
-            found.append(Finding("item-missing", site_id, name))
+                expected.add(d["name"])
+    return found, {n for n in expected if not work.exists(layout.withdrawn_key(site_id, n))}
+
+
+def _item_findings(buckets: Buckets, site_id: str, expected: set[str], items: dict,
+                   pending: list[str]) -> list[Finding]:
+    """Items ↔ work products ↔ their files ↔ SLA records."""
+    work = buckets.work
+    found = [Finding("item-missing", site_id, name) for name in sorted(expected - set(items))]
     first = first_publications(work, site_id)
     with tempfile.TemporaryDirectory(prefix="take5-audit-") as tmp:
         for name, doc in sorted(items.items()):
@@ -145,5 +150,7 @@ def audit_site(buckets: Buckets, site: SiteConfig) -> tuple[list[Finding], list[
     pending = [p.product_id for p in scan(buckets.l1a, buckets.work, site.site_id).pending]
     ledger = _ledger(buckets.work, site.site_id)
     items = _items(buckets.dist, site.site_id)
-    found = _publication_findings(buckets, site, ledger, items, pending) + _derived_findings(buckets.dist, site, items)
+    found, expected = _record_findings(buckets.work, site.site_id, ledger)
+    found += _item_findings(buckets, site.site_id, expected, items, pending)
+    found += _derived_findings(buckets.dist, site, items)
     return found, pending

@@ -35,7 +35,7 @@ KINDS: dict[str, tuple[str, str]] = {  # kind -> (what it means, the safe fix --
                        "prune it (the Item's version stays)"),
     "sla-unrecorded": ("a published product has no first-publication time for the SLA",
                        "record the time its Item was written"),
-    "l2a-status-mismatch": ("the L2A status says a date is published, but its product or Item is missing",
+    "l2a-status-mismatch": ("the L2A status says a date is published, but its product is not in the work bucket",
                             "replay the L2A series from that date at the next run (the false entry goes)"),
 }
 
