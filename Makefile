@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv run stop test test-unit test-stack lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv run stop test test-unit test-stack fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
@@ -14,6 +14,7 @@ help:
 	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite (but the stack tier)"
 	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
 	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
+	@echo "make fuzz   - fuzz the DELIVERY.OK and METADATA.DIM parsers (FUZZ_EXAMPLES inputs each, 100000 by default)"
 	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
 	@echo "make bench-overhead - per-task overhead on the embedded stack (its own BENCHMARKS.md section)"
@@ -60,6 +61,11 @@ test-stack: venv system-deps
 
 test-unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+FUZZ_EXAMPLES ?= 100000
+fuzz: venv
+	TAKE5_FUZZ=1 TAKE5_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/unit/test_fuzz_parsers.py \
+	  -p no:cacheprovider --hypothesis-show-statistics $(PYTEST_ARGS)
 
 bench: venv system-deps
 	$(PY) bench/run.py --out BENCHMARKS.md

@@ -5,25 +5,15 @@ missing acquisitions alerted. See docs/sla.md. The param ``now`` (ISO 8601 with 
 judges at another moment (replays, tests); empty: the wall clock.
 """
 
-from datetime import UTC, datetime
-
-from airflow.sdk import DAG, Param, TriggerRule, task
+from airflow.sdk import Param, TriggerRule, task
 
 from take5_ops.airflow import sla
-from take5_ops.airflow.factory import configs_folder
+from take5_ops.airflow.factory import campaign_dag, configs_folder
 
-with DAG(
-    dag_id="take5_sla_monitor",
-    description="Take5: daily product-level SLA check of every site (3-week target), weekly digest",
-    schedule="0 6 * * *",
-    start_date=datetime(2015, 4, 8, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    tags=["take5", "sla"],
-    doc_md=__doc__,
-    params={"now": Param(None, type=["null", "string"],
-                         description="judge at this moment (ISO 8601 with offset); empty: now")},
-    default_args={"owner": "take5", "retries": 0},
+with campaign_dag(
+    "take5_sla_monitor", "Take5: daily product-level SLA check of every site (3-week target), weekly digest",
+    "0 6 * * *", "sla", __doc__,
+    {"now": Param(None, type=["null", "string"], description="judge at this moment (ISO 8601 with offset); empty: now")},
 ) as dag:
     folder = str(configs_folder(__file__))
     checked = task(sla.check_sites, task_id="check_sites")(configs_folder=folder, now="{{ params.now or '' }}")

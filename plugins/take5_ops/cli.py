@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "take5_ops.commands.cart",
     "take5_ops.commands.withdraw",
     "take5_ops.commands.validate_l2a",
+    "take5_ops.commands.audit",
 )
 
 

@@ -40,6 +40,10 @@ class DeliveryError(InputError):
     """A corrupt delivery; the message names the file and the field."""
 
 
+class TiffStructureError(DeliveryError):
+    """The structure of ``IMAGERY.TIF`` (header, directory, strips or tiles) is wrong; the message says how."""
+
+
 class MetadataError(InputError):
     """``METADATA.DIM`` is unusable; the message names the element."""
 

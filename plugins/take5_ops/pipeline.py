@@ -12,6 +12,7 @@ right and leaves it alone.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import tempfile
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from take5_ops.distribution.website import update_pages
 from take5_ops.l1a import intake as l1a_intake
 from take5_ops.l1c.processor import L1CError
 from take5_ops.naming import parse_product_id
+from take5_ops.products.gdal import local_env
 from take5_ops.products.workspace import MARKER_ETAG, processed_product, upload_product
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.published import record_first_publications
@@ -42,11 +44,21 @@ from take5_ops.storage import (
 log = logging.getLogger(__name__)
 
 
+def _local_rasters(step):
+    """Run ``step`` inside one GDAL environment without a cloud session (:func:`local_env`): a task opens its
+    rasters without looking the AWS credentials up for each one."""
+    @functools.wraps(step)
+    def run(*args, **kwargs):
+        with local_env():
+            return step(*args, **kwargs)
+    return run
+
 
 def _name(accepted: dict) -> str:
     return parse_product_id(accepted["product_id"]).product_name("L1C")
 
 
+@_local_rasters
 def intake(buckets: Buckets, site: SiteConfig) -> list[dict]:
     """Validate every pending delivery of the site; return the accepted ones (``Accepted.to_dict()``).
 
@@ -60,6 +72,7 @@ def intake(buckets: Buckets, site: SiteConfig) -> list[dict]:
     return [a.to_dict() for a in accepted]
 
 
+@_local_rasters
 def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
     """Process one accepted delivery to L1C in a temporary folder and upload it to the work bucket.
 
@@ -110,6 +123,7 @@ def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
     return {"name": name, "item_key": None if done.withdrawn else done.item_key, "accepted": item.get("accepted")}
 
 
+@_local_rasters
 def l2a_gate(buckets: Buckets, site: SiteConfig) -> tuple[bool, str]:
     """Whether the site's L2A series has a segment whose 30-day gate is open, and why (e.g. ``history 18/30 days``)."""
     from take5_ops.l2a.chain import check_gate
@@ -117,6 +131,7 @@ def l2a_gate(buckets: Buckets, site: SiteConfig) -> tuple[bool, str]:
     return check_gate(buckets.work, site)
 
 
+@_local_rasters
 def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = None) -> dict:
     """Bring the site's L2A series up to date (:func:`take5_ops.l2a.chain.run_l2a`); its ``to_publish``
     entries are ``{"product": ...}`` items for :func:`publish`. Published L2A products the series no

@@ -17,4 +17,7 @@ def parse_time(text: str) -> datetime:
     """Parse an ISO 8601 time that carries its offset; return it in UTC (``ValueError`` otherwise)."""
     if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2})", text):
         raise ValueError(f"{text!r} is not an ISO 8601 time with its UTC offset")
-    return datetime.fromisoformat(text).astimezone(UTC)
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+        raise ValueError(f"{text!r} is out of the range of times") from None

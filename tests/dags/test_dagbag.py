@@ -23,7 +23,7 @@ from take5_ops.siteconfig import load_site_configs
 CONFIGS = SITE_CONFIGS
 TASKS = {"wait_for_delivery", "validate_deliveries", "l1c", "publish", "update_catalog", "l2a_gate", "l2a", "publish_l2a",
          "sla_check"}
-MONITOR = "take5_sla_monitor"  # dags/take5_sla_monitor.py, beside the site DAGs
+MONITORS = ["take5_sla_monitor", "take5_audit"]  # dags/take5_sla_monitor.py, dags/take5_audit.py, beside the site DAGs
 HEAVY = ("numpy", "rasterio", "boto3", "botocore", "pystac", "pandas", "scipy", "xarray")
 
 # Parses dags/ in a fresh interpreter; prints the heavy modules loaded and every DAG serialized.
@@ -52,8 +52,8 @@ def bag():
 
 def test_150_dags_no_import_error(bag, sites):
     assert bag.import_errors == {}
-    assert sorted(bag.dags) == sorted([MONITOR, *(f"take5_{s}" for s in sites)])
-    assert len(bag.dags) == 151
+    assert sorted(bag.dags) == sorted([*MONITORS, *(f"take5_{s}" for s in sites)])
+    assert len(bag.dags) == 152
 
 
 def test_dag_shape(bag, sites):
@@ -125,7 +125,7 @@ def test_broken_configs_give_one_import_error_and_the_others_load(tmp_path):
     dags = _copy_project(tmp_path)
     _break(tmp_path / "include" / "site_configs")
     bag = DagBag(dag_folder=str(dags))
-    assert len(bag.dags) == 149  # 148 sites and the SLA monitor
+    assert len(bag.dags) == 150  # 148 sites, the SLA monitor and the audit
     assert "take5_FrancePornic" not in bag.dags and "take5_Belgium" not in bag.dags
     assert list(bag.import_errors) == [str(dags / "take5_site_config_errors.py")]
     error = next(iter(bag.import_errors.values()))
@@ -141,7 +141,7 @@ def test_env_override_of_the_config_folder(tmp_path, monkeypatch):
         shutil.copy(CONFIGS / f"{site_id}.yaml", configs)
     monkeypatch.setenv("TAKE5_SITE_CONFIGS", str(configs))
     bag = DagBag(dag_folder=str(ROOT / "dags"))
-    assert sorted(bag.dags) == ["take5_AustraliaLitchfield", "take5_FinlandSodankyla", MONITOR]
+    assert sorted(bag.dags) == sorted(["take5_AustraliaLitchfield", "take5_FinlandSodankyla", *MONITORS])
     assert bag.import_errors == {}
 
 
@@ -167,8 +167,8 @@ def test_db_sync_keeps_valid_dags_active_beside_the_import_error(tmp_path):
                                .where(DagModel.bundle_name == bundle)).all()
         errors = {e.filename: e.stacktrace for e in
                   session.scalars(select(ParseImportError).where(ParseImportError.bundle_name == bundle))}
-    assert sorted(r[0] for r in rows) == ["take5_AustraliaLitchfield", "take5_Burkina", "take5_FinlandSodankyla",
-                                          MONITOR]
+    assert sorted(r[0] for r in rows) == sorted(["take5_AustraliaLitchfield", "take5_Burkina", "take5_FinlandSodankyla",
+                                                 *MONITORS])
     assert not any(stale or has_errors for _id, stale, has_errors in rows)
     assert list(errors) == ["take5_site_config_errors.py"]
     assert "FrancePornic.yaml: field grid.epsg" in errors["take5_site_config_errors.py"]
@@ -186,7 +186,7 @@ def test_parse_is_light_and_serialization_stable():
         outputs.append(json.loads(out.strip().splitlines()[-1]))
     first, second = outputs
     assert first["errors"] == {} and first["heavy"] == [] and second["heavy"] == []
-    assert len(first["dags"]) == 151
+    assert len(first["dags"]) == 152
     assert first["dags"] == second["dags"]
     # and within one process, serializing twice gives the same document
     bag = DagBag(dag_folder=str(ROOT / "dags" / "take5_sites.py"))

@@ -45,18 +45,14 @@ def bag(configs):
     bag = DagBag(dag_folder=str(airflow_env.DAGS))
     mp.undo()
     assert bag.import_errors == {} and sorted(bag.dags) == ["take5_FranceAlsace", "take5_FrancePornic",
-                                                            "take5_sla_monitor"]
+                                                            "take5_audit", "take5_sla_monitor"]
     return bag
 
 
 @pytest.fixture
 def env(monkeypatch, s3_endpoint, s3_buckets, configs):
     """Connections, buckets and ops list for the tasks; ``env.smtp(port)`` points smtp_default at a port."""
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
-        "conn_type": "aws", "login": "testing", "password": "testing",
-        "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"}}))
-    for role, store in s3_buckets.items():
-        monkeypatch.setenv(f"TAKE5_{role.upper()}_BUCKET", store.bucket)
+    airflow_env.use_s3(monkeypatch, s3_endpoint, s3_buckets)
     monkeypatch.setenv("TAKE5_OPS_LIST", OPS)
     monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.test:8080")
 

@@ -50,3 +50,14 @@ def migrate() -> None:
     subprocess.run([str(airflow), "db", "migrate"], check=True, env=dict(os.environ),
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     marker.touch()
+
+
+def use_s3(monkeypatch, endpoint: str, stores: dict) -> None:
+    """Point the ``aws_default`` connection at the S3 server ``endpoint`` and the bucket names at ``stores``."""
+    import json
+
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
+        "conn_type": "aws", "login": "testing", "password": "testing",
+        "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}))
+    for role, store in stores.items():
+        monkeypatch.setenv(f"TAKE5_{role.upper()}_BUCKET", store.bucket)

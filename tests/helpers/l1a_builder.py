@@ -20,12 +20,13 @@ import numpy as np
 import rasterio
 from rasterio.io import MemoryFile
 from rasterio.rpc import RPC
+from rasterio.transform import Affine
 
 from take5_ops.l1a.delivery import MARKER, PREVIEW, DeliveryManifest, ManifestFile, delivery_ok_bytes
 from take5_ops.l1a.metadata import BandInfo, FramePoint, L1AMetadata, write_dimap
 from take5_ops.naming import ProductId
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.storage import Store
+from take5_ops.storage import Store, layout
 
 SITE = "AustraliaLitchfield"
 ACQUIRED = datetime(2015, 4, 28, 10, 32, 35, tzinfo=UTC)
@@ -56,6 +57,12 @@ def site_config(site_id: str = SITE) -> SiteConfig:
         "cycle_day": 3, "first_acquisition": "2015-04-13", "aerosol_model": "CONT",
         "sla": {"contacts": ["ops@example.org"]},
     })
+
+
+def scene_site() -> SiteConfig:
+    """:func:`site_config` with its 1 km grid around the builder's scene (for the L1C of a delivery)."""
+    site = site_config()
+    return site.model_copy(update={"grid": site.grid.model_copy(update={"ulx": 694600, "uly": 8540500})})
 
 
 def rpcs(ncols: int, nrows: int, center: tuple[float, float]) -> RPC:
@@ -94,12 +101,13 @@ def make_metadata(acquired: datetime = ACQUIRED, instrument: int = 2, ncols: int
 
 def make_imagery(ncols: int = 40, nrows: int = 30, band_order: tuple[str, ...] = REAL_ORDER, *,
                  center: tuple[float, float] = (130.8, -13.2), with_rpcs: bool = True,
-                 count: int = 4, dtype: str = "uint8") -> bytes:
-    """GeoTIFF bytes: band ``i`` holds ``BAND_DN[band_order[i-1]]``, first row 0 (no data)."""
+                 count: int = 4, dtype: str = "uint8", **creation) -> bytes:
+    """GeoTIFF bytes: band ``i`` holds ``BAND_DN[band_order[i-1]]``, first row 0 (no data); ``creation``: GDAL
+    creation options (``tiled``, ``blockysize``, ``interleave``, ``compress``...)."""
     data = np.zeros((count, nrows, ncols), dtype=dtype)
     for i in range(count):
         data[i, 1:, :] = BAND_DN[band_order[i % 4]]
-    profile = dict(driver="GTiff", width=ncols, height=nrows, count=count, dtype=dtype)
+    profile = dict(driver="GTiff", width=ncols, height=nrows, count=count, dtype=dtype, **creation)
     if with_rpcs:
         profile["rpcs"] = rpcs(ncols, nrows, center)
     with warnings.catch_warnings():
@@ -167,3 +175,27 @@ def build_delivery(
         store.put_bytes(prefix + MARKER, marker, "application/json")
     return Built(prefix, pid, files, manifest)
 
+
+
+def put_flat_dem(aux: Store, site: SiteConfig, height: float = 20.0) -> None:
+    """A flat DEM covering the site's grid with a 1 km margin (``layout.dem_key``)."""
+    g = site.grid
+    margin = 1000
+    width, rows = ((int(n * g.resolution) + 2 * margin) // 100 for n in (g.width, g.height))
+    profile = dict(driver="GTiff", width=width, height=rows, count=1, dtype="float32", crs=g.crs,
+                   transform=Affine(100, 0, g.ulx - margin, 0, -100, g.uly + margin))
+    with MemoryFile() as mem:
+        with mem.open(**profile) as dst:
+            dst.write(np.full((1, rows, width), height, np.float32))
+        aux.put_bytes(layout.dem_key(site.site_id), mem.read())
+
+
+def garble_block(tiff: bytes, block_row: int = 1) -> bytes:
+    """``tiff`` with the middle of one of its (compressed) strips or tiles overwritten: the structure stays
+    right, decoding that block fails."""
+    with MemoryFile(tiff) as mem, mem.open() as src:
+        offset = int(src.get_tag_item(f"BLOCK_OFFSET_0_{block_row}", "TIFF", bidx=1))
+        size = int(src.get_tag_item(f"BLOCK_SIZE_0_{block_row}", "TIFF", bidx=1))
+    data = bytearray(tiff)
+    data[offset:offset + size] = bytes([0xFF]) * size
+    return bytes(data)

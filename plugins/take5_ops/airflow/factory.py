@@ -219,3 +219,10 @@ def invalid_configs_dag(folder: str | Path) -> DAG | None:
         errors[p] for p in sorted(errors))
     return _InvalidConfigs(dag_id=INVALID_CONFIGS_DAG_ID, schedule=None, doc_md=message,
                            start_date=datetime(2015, 4, 1, tzinfo=UTC))
+
+
+def campaign_dag(dag_id: str, description: str, schedule: str, tag: str, doc_md: str, params: dict) -> DAG:
+    """A DAG over every site (the SLA monitor, the audit): no catch-up, one run at a time, no retry."""
+    return DAG(dag_id=dag_id, description=description, schedule=schedule,
+               start_date=datetime(2015, 4, 8, tzinfo=UTC), catchup=False, max_active_runs=1,
+               tags=["take5", tag], doc_md=doc_md, params=params, default_args={"owner": "take5", "retries": 0})

@@ -94,7 +94,8 @@ def sla_check(site: dict) -> dict:
     return _check(config, buckets, now, mailer, _run_link(), end)
 
 
-def _sites(configs_folder: str):
+def load_sites(configs_folder: str):
+    """The valid site configurations of ``configs_folder``, by SITE_ID; the invalid ones logged."""
     from take5_ops.siteconfig import load_site_configs
 
     configs, errors = load_site_configs(configs_folder)
@@ -110,7 +111,7 @@ def check_sites(configs_folder: str, now: str | None = None) -> dict:
 
     when = judged_at(now)
     mailer, buckets, end, link = connection_mailer(), _buckets(), campaign_end(), _run_link()
-    results = [_check(site, buckets, when, mailer, link, end) for site in _sites(configs_folder)]
+    results = [_check(site, buckets, when, mailer, link, end) for site in load_sites(configs_folder)]
     summary = {
         "now": when.isoformat(),
         "sites": len(results),
@@ -136,7 +137,7 @@ def weekly_digest(configs_folder: str, now: str | None = None) -> dict:
         return {"sent": False, "error": "no ops list"}
     buckets, end = _buckets(), campaign_end()
     statuses = []
-    for site in _sites(configs_folder):
+    for site in load_sites(configs_folder):
         try:
             statuses.append(site_status(site, buckets.l1a, buckets.work, buckets.dist, when, campaign_end=end))
         except Exception:  # left out of this digest, the others still go

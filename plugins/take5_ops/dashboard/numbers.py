@@ -56,6 +56,7 @@ class Overview:
     weekly: dict[str, dict[str, int]]  # "YYYY-Www" -> {level: publications}
     latency_days: dict[str, list[float]]  # level -> days from acquisition to first publication
     mail_errors: list[dict]
+    audit: dict | None = None  # the last audit's report (layout.audit_key), None before the first
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -112,4 +113,5 @@ def production_overview(sites: list[SiteConfig], buckets, now: datetime, *,
     totals = {k: sum(getattr(r, k) for r in rows) for k in COUNTS}
     delivery_days = sites[0].sla.delivery_days if sites else 21
     return Overview(now, delivery_days, rows, totals, {w: dict(weekly[w]) for w in sorted(weekly)},
-                    {level: sorted(v) for level, v in latency.items()}, mail_errors(buckets.work))
+                    {level: sorted(v) for level, v in latency.items()}, mail_errors(buckets.work),
+                    read_json(buckets.work, layout.audit_key()))

@@ -106,6 +106,29 @@ def _days(value: float) -> str:
     return f"{n} d left" if n >= 0 else f"{-n} d overdue"
 
 
+AUDIT_LINES = 20
+
+
+def audit_box(report: dict | None, airflow_url: str) -> str:
+    """The last audit: when, clean or its findings (the first :data:`AUDIT_LINES`), the pending deliveries."""
+    dag = f'<a target="_top" href="{escape(airflow_url)}/dags/take5_audit">take5_audit</a>'
+    if not report:
+        return f'<p class="muted" data-testid="audit">no audit yet: run {dag} or take5 audit</p>'
+    pending = sum(len(v) for v in (report.get("pending") or {}).values())
+    when = escape(str(report.get("audited_at", "?")))
+    if report.get("clean"):
+        return (f'<p data-testid="audit">Last audit {when}: no inconsistency; {pending} delivery(ies) waiting '
+                f'for a run ({dag}).</p>')
+    findings, errors = report.get("findings") or [], report.get("errors") or {}
+    items = "".join(f"<li>{escape(f.get('site_id', '?'))}: <b>{escape(f.get('kind', '?'))}</b> "
+                    f"{escape(f.get('subject', ''))}: {escape(f.get('fix', ''))}</li>" for f in findings[:AUDIT_LINES])
+    items += "".join(f"<li>{escape(s)}: not audited: {escape(e)}</li>" for s, e in errors.items())
+    more = f"<li>… {len(findings) - AUDIT_LINES} more</li>" if len(findings) > AUDIT_LINES else ""
+    return (f'<div class="alert" data-testid="audit"><b>Last audit {when}: {len(findings)} inconsistency(ies), '
+            f'{len(errors)} site(s) not audited</b> — repair with take5 audit --repair or {dag} with '
+            f'repair=true<ul>{items}{more}</ul></div>')
+
+
 def render_page(overview: Overview, *, airflow_url: str, public_url: str) -> str:
     """The HTML page. ``airflow_url``: the Airflow UI (DAG links); ``public_url``: the distribution
     server's base (each site's page, ``<SITE>/index.html``)."""
@@ -154,6 +177,7 @@ Target: every product on the distribution server {overview.delivery_days} days a
 <div class="charts"><div><h2>Products published per week</h2>{weekly_chart(overview)}</div>
 <div><h2>Latency, acquisition to publication</h2>{latency_chart(overview)}<p>{_within(overview)}</p></div></div>
 <h2>Products at risk or breached</h2>{problem_table}
+<h2>Audit</h2>{audit_box(overview.audit, airflow_url)}
 <h2>Sites</h2><table data-testid="sites"><tr><th>site</th>{head}</tr>{"".join(body)}</table>
 {idle_box}
 </body></html>

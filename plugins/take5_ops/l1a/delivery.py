@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,8 +65,7 @@ class DeliveryManifest:
 
 
 def _no_duplicates(pairs):
-    keys = [k for k, _ in pairs]
-    dup = sorted({k for k in keys if keys.count(k) > 1})
+    dup = sorted(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
     if dup:
         raise ValueError(f"duplicate keys {dup}")
     return dict(pairs)
@@ -123,6 +123,8 @@ def parse_delivery_ok(data: bytes, *, site_id: str, product_id: str, source: str
         doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise DeliveryError(f"{source}: not valid UTF-8 JSON ({exc})") from None
+    except RecursionError:
+        raise DeliveryError(f"{source}: not valid JSON (nested too deep)") from None
     if not isinstance(doc, dict):
         raise DeliveryError(f"{source}: top level must be a JSON object")
     for name, expected in (("product_id", product_id), ("site_id", site_id)):

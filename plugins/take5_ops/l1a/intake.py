@@ -31,7 +31,9 @@ from take5_ops.l1a.delivery import (
     parse_delivery_ok,
 )
 from take5_ops.l1a.metadata import MetadataError, read_dimap
+from take5_ops.l1a.tiff import check_tiff
 from take5_ops.naming import is_site_id, match_product_id, parse_product_id
+from take5_ops.products.gdal import local_env
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import ObjectInfo, Store, layout, read_json
 from take5_ops.times import format_time, parse_time
@@ -227,25 +229,21 @@ def report_ignored(found: Scan) -> None:
 # ---- validate -----------------------------------------------------------------------------
 
 def _check_imagery(path: Path, meta, href: str) -> None:
+    """The structure first (truncation, bands, size: :func:`check_tiff`), then what GDAL reads (the RPCs)."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
+    check_tiff(path, meta.ncols, meta.nrows, href)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             # no sidecar files: the RPCs must be in the TIFF itself
-            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
-                driver, count, dtypes = src.driver, src.count, sorted(set(src.dtypes))
-                size, rpcs = (src.width, src.height), src.rpcs
+            with local_env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path) as src:
+                driver, rpcs = src.driver, src.rpcs
     except RasterioError as exc:
         raise DeliveryError(f"{href}: not a readable GeoTIFF ({exc})") from None
     if driver != "GTiff":
         raise DeliveryError(f"{href}: not a GeoTIFF ({driver})")
-    if count != 4 or dtypes != ["uint8"]:
-        raise DeliveryError(f"{href}: {count} bands of {dtypes}, expected 4 uint8 bands")
-    if size != (meta.ncols, meta.nrows):
-        raise DeliveryError(f"{href}: {size[0]} x {size[1]} pixels, but METADATA.DIM "
-                            f"Raster_Dimensions/NCOLS x NROWS say {meta.ncols} x {meta.nrows}")
     if rpcs is None:
         raise DeliveryError(f"{href}: no RPC coefficients in the TIFF")
 

@@ -113,7 +113,7 @@ def read_dimap(data: bytes, source: str = "METADATA.DIM") -> L1AMetadata:
         root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise MetadataError(f"{source}: forbidden XML construct ({type(exc).__name__})") from None
-    except ET.ParseError as exc:
+    except (ET.ParseError, ValueError, LookupError) as exc:  # ValueError, LookupError: an encoding expat lacks
         raise MetadataError(f"{source}: not well-formed XML ({exc})") from None
     if root.tag != "Dimap_Document":
         raise MetadataError(f"{source}: root element is {root.tag!r}, expected 'Dimap_Document'")

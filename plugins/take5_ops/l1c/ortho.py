@@ -45,6 +45,7 @@ from rasterio.windows import Window
 from scipy.sparse import csr_matrix
 
 from take5_ops.l1a.metadata import BANDS
+from take5_ops.l1c.reading import reading
 from take5_ops.l1c.rpc import rpc_image
 
 SATURATED_DN = 255
@@ -286,10 +287,12 @@ def warp_strips(
                np.zeros((rows, width), bool), np.zeros((rows, width), np.float32))
     threads = max(1, threads)
     with ExitStack() as stack:
-        sources = [stack.enter_context(rasterio.open(imagery)) for _ in range(threads)]
+        with reading(imagery, "cannot open"):
+            sources = [stack.enter_context(rasterio.open(imagery)) for _ in range(threads)]
         src = sources[0]
         pool = stack.enter_context(ThreadPoolExecutor(threads))
-        heights = Heights(stack.enter_context(rasterio.open(dem_path)), crs, grid, width)
+        with reading(dem_path, "cannot open the DEM"):
+            heights = Heights(stack.enter_context(rasterio.open(dem_path)), crs, grid, width)
         geometry = Geometry(src.rpcs, crs, grid)
         source = SourceRows(sources, [band_index[b] for b in BANDS], pool)
         size = (src.height, src.width)
@@ -297,7 +300,8 @@ def warp_strips(
             rows = min(strip_rows, height - row0)
             dn, saturated, valid, h = (v[..., :rows, :] for v in buffers)
             strip = Strip(row0, dn, saturated, valid)
-            heights.read(row0, h)
+            with reading(dem_path):
+                heights.read(row0, h)
             known = np.isfinite(h)
             valid[:] = False
             if known.any():
@@ -306,7 +310,8 @@ def warp_strips(
                 nodes = geometry.nodes(row0, h.shape, h_lo, h_hi)
                 a, b = _source_rows(nodes[0], size, geometry.step)
                 if b > a:
-                    buf = source.rows(a, b)
+                    with reading(imagery):
+                        buf = source.rows(a, b)
                     fill = partial(_warp_block, geometry, nodes, buf, a, size, strip, h, known)
                     list(pool.map(fill, range(0, rows, BLOCK_ROWS)))
             yield strip

@@ -21,11 +21,11 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
-from take5_ops.errors import L1CError
+from take5_ops.errors import L1CError, TiffStructureError
 from take5_ops.l1a.metadata import BANDS, L1AMetadata, MetadataError, read_dimap
+from take5_ops.l1a.tiff import check_tiff
 from take5_ops.l1c.footprint import footprint, row_extremes
 from take5_ops.l1c.metadata import (
     dump_metadata,
@@ -34,8 +34,10 @@ from take5_ops.l1c.metadata import (
 )
 from take5_ops.l1c.ortho import warp_strips
 from take5_ops.l1c.radiometry import calibration, encode_toa
+from take5_ops.l1c.reading import reading
 from take5_ops.naming import ProductId, match_product_id, parse_product_id
 from take5_ops.products import cog
+from take5_ops.products.gdal import local_env
 from take5_ops.products.product import (
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
@@ -49,15 +51,7 @@ from take5_ops.storage import sha256_file
 
 STRIP_ROWS = 512
 RESAMPLING = Resampling.bilinear
-GDAL_ENV = {"GDAL_CACHEMAX": 256 << 20, "GDAL_NUM_THREADS": "ALL_CPUS"}  # bytes: "256" (MB) slows overview reads 100x
 
-
-def local_env() -> rasterio.Env:
-    """The GDAL settings of the processors, for local files only: no cloud session (rasterio would
-    otherwise look up AWS credentials, and log it, for every file it opens)."""
-    from rasterio.session import DummySession
-
-    return rasterio.Env(session=DummySession(), **GDAL_ENV)
 Progress = Callable[[float, str], None]
 
 
@@ -66,9 +60,8 @@ def read_l1a(l1a_dir: Path, site_id: str) -> tuple[ProductId, L1AMetadata]:
     l1a_dir = Path(l1a_dir)
     dim = l1a_dir / "METADATA.DIM"
     try:
-        meta = read_dimap(dim.read_bytes(), str(dim))
-    except OSError as exc:
-        raise L1CError(f"{dim}: cannot read ({exc.strerror or exc})") from None
+        with reading(dim, "cannot read"):
+            meta = read_dimap(dim.read_bytes(), str(dim))
     except MetadataError as exc:
         raise L1CError(str(exc)) from None
     pid = ProductId(meta.acquired, meta.instrument, site_id)
@@ -77,34 +70,24 @@ def read_l1a(l1a_dir: Path, site_id: str) -> tuple[ProductId, L1AMetadata]:
                        f"but the folder is {l1a_dir.name}")
     imagery = l1a_dir / "IMAGERY.TIF"
     try:
-        with rasterio.open(imagery) as src:
-            problems = []
-            if src.count != 4:
-                problems.append(f"{src.count} bands, expected 4 (NBANDS)")
-            if any(dt != "uint8" for dt in src.dtypes):
-                problems.append(f"data type {src.dtypes[0]}, expected uint8 (NBITS 8, UNSIGNED)")
-            if (src.width, src.height) != (meta.ncols, meta.nrows):
-                problems.append(f"size {src.width} x {src.height}, METADATA.DIM says NCOLS {meta.ncols} x NROWS {meta.nrows}")
-            if src.rpcs is None:
-                problems.append("no RPC metadata")
-    except RasterioIOError as exc:
-        raise L1CError(f"{imagery}: cannot open as a GeoTIFF ({exc})") from None
-    if problems:
-        raise L1CError(f"{imagery}: " + "; ".join(problems))
+        check_tiff(imagery, meta.ncols, meta.nrows, str(imagery))
+    except TiffStructureError as exc:
+        raise L1CError(str(exc)) from None
+    with reading(imagery, "cannot open as a GeoTIFF"), rasterio.open(imagery) as src:
+        rpcs = src.rpcs
+    if rpcs is None:
+        raise L1CError(f"{imagery}: no RPC metadata")
     return pid, meta
 
 
 def check_dem(dem_path: Path, crs: str) -> None:
     """Raise :class:`L1CError` unless ``dem_path`` is a single-band raster in ``crs`` (the site's), north up."""
-    try:
-        with rasterio.open(dem_path) as dem:
-            if dem.crs is None or dem.count < 1:
-                raise L1CError(f"{dem_path}: the DEM has no CRS or no band")
-            if dem.crs != CRS.from_user_input(crs) or dem.transform.b or dem.transform.d:
-                raise L1CError(f"{dem_path}: the DEM must be in the site's projection {crs}, north up "
-                               f"(it is {dem.crs})")
-    except RasterioIOError as exc:
-        raise L1CError(f"{dem_path}: cannot open the DEM ({exc})") from None
+    with reading(dem_path, "cannot open the DEM"), rasterio.open(dem_path) as dem:
+        if dem.crs is None or dem.count < 1:
+            raise L1CError(f"{dem_path}: the DEM has no CRS or no band")
+        if dem.crs != CRS.from_user_input(crs) or dem.transform.b or dem.transform.d:
+            raise L1CError(f"{dem_path}: the DEM must be in the site's projection {crs}, north up "
+                           f"(it is {dem.crs})")
 
 
 def process_l1c(

@@ -28,7 +28,6 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from take5_ops.l1c.processor import local_env
 from take5_ops.l2a import aot as aot_mod
 from take5_ops.l2a import composite, masks, shadows
 from take5_ops.l2a.correction import Correction, coefficients, spread
@@ -41,6 +40,7 @@ from take5_ops.l2a.inputs import (
 )
 from take5_ops.l2a.product import AOT_SCALE, FILES, write_product
 from take5_ops.products import cog
+from take5_ops.products.gdal import local_env
 from take5_ops.products.product import REFLECTANCE_NODATA, Product, write_folder
 from take5_ops.siteconfig import SiteConfig
 

@@ -50,6 +50,7 @@ def dem_key(site_id: str) -> str:
 # --- work -----------------------------------------------------------------------------------------------------
 
 LEDGER, QUARANTINE, PRODUCTS, WITHDRAWN, L2A, SLA = "ledger", "quarantine", "products", "withdrawn", "l2a", "sla"
+AUDIT = "audit"
 
 
 def ledger_prefix(site_id: str | None = None) -> str:
@@ -75,9 +76,14 @@ def quarantine_prefix(site_id: str | None = None) -> str:
     return f"{QUARANTINE}/{site_id}/" if site_id else f"{QUARANTINE}/"
 
 
+def quarantine_product_prefix(site_id: str, product_id: str) -> str:
+    """The rejections of one delivery (one record per ``DELIVERY.OK`` rejected)."""
+    return f"{quarantine_prefix(site_id)}{product_id}/"
+
+
 def quarantine_key(site_id: str, product_id: str, safe_etag: str) -> str:
     """One rejected delivery (its ``DELIVERY.OK`` ETag, made safe for a key) with its reason."""
-    return f"{quarantine_prefix(site_id)}{product_id}/{safe_etag}.json"
+    return f"{quarantine_product_prefix(site_id, product_id)}{safe_etag}.json"
 
 
 def products_prefix(site_id: str) -> str:
@@ -174,6 +180,11 @@ def sla_digest_key(day: date) -> str:
     return f"{SLA}/digest/{year}-W{week:02d}.json"
 
 
+def audit_key() -> str:
+    """The last audit's result (``take5 audit``, the ``take5_audit`` DAG), shown on the dashboard."""
+    return f"{AUDIT}/last.json"
+
+
 # --- dist: what users see (docs/catalog.md) -------------------------------------------------------------------
 
 CATALOG_KEY = "catalog.json"
@@ -203,6 +214,12 @@ def published_prefix(site_id: str, name: str) -> str:
 def item_key(site_id: str, name: str) -> str:
     """A product's STAC Item: the switch that makes a version visible."""
     return f"{published_prefix(site_id, name)}{name}.json"
+
+
+def item_name_of(site_id: str, key: str) -> str | None:
+    """The product name when ``key`` is a product's Item in the distribution bucket (``item_key``), else ``None``."""
+    parts = key.split("/")
+    return parts[1] if len(parts) == 3 and parts[0] == site_id and parts[2] == f"{parts[1]}.json" else None
 
 
 def version_prefix(site_id: str, name: str, version: str) -> str:
