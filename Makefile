@@ -78,7 +78,7 @@ bench-overhead: venv system-deps
 	$(PY) bench/bench_task_overhead.py
 
 freeze: venv
-	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard; psycopg2-binary and asyncpg for the embedded stack's PostgreSQL."; \
+	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard; psycopg2-binary and asyncpg for the embedded stack's PostgreSQL; argon2-cffi for the accounts server (accounts mode)."; \
 	  echo "# Regenerate with: make freeze"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^take5-ops' ) > requirements.txt
 

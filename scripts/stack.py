@@ -11,6 +11,10 @@ It starts, each in its own process group so that stopping takes children too:
 - Airflow 3's components, each its own process: ``api-server`` (UI and REST API on port 8080,
   the execution API of the tasks), ``scheduler`` (LocalExecutor), ``dag-processor`` and
   ``triggerer``, sharing the keys kept in ``var/secrets.json``;
+- in accounts mode (``TAKE5_ACCOUNTS=1``; public access is the default), the accounts server
+  (``take5_ops.distribution.accounts``) on ``TAKE5_ACCOUNTS_PORT`` with its own database, the
+  distribution bucket readable by the public for browsing only, and the website's ``config.json``
+  pointing its cart at the server's ``/orders``;
 - a seeder that simulates a small campaign for a few demo sites (acquisition
   dates relative to today), uploads their DEMs, then delivers the L1A in
   weekly batches, one batch every ``TAKE5_DEMO_BATCH_SECONDS``, and triggers
@@ -42,6 +46,7 @@ from collections import deque
 from datetime import date, timedelta
 from pathlib import Path
 
+from take5_ops.distribution.accounts.settings import accounts_mode
 from take5_ops.storage.buckets import bucket_names, env_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,7 +61,9 @@ S3_PORT = int(os.environ.get("TAKE5_S3_PORT", "9000"))
 SMTP_PORT = int(os.environ.get("TAKE5_SMTP_PORT", "2525"))
 API_PORT = int(os.environ.get("TAKE5_API_PORT", "8080"))
 PG_PORT = int(os.environ.get("TAKE5_PG_PORT", "15432"))
-LOG_PORT = int(os.environ.get("TAKE5_LOG_PORT", "8793"))  # Airflow's task log server; the triggerer's is +1
+LOG_PORT = int(os.environ.get("TAKE5_LOG_PORT", "8793"))
+ACCOUNTS = accounts_mode()  # docs/operations.md, "Accounts"
+ACCOUNTS_PORT = int(os.environ.get("TAKE5_ACCOUNTS_PORT", "8081"))  # Airflow's task log server; the triggerer's is +1
 BUCKETS = bucket_names()  # the one rule (take5_ops.storage.buckets): TAKE5_<ROLE>_BUCKET, else take5-<role>
 _demo = os.environ.get("TAKE5_DEMO_SITES", "AustraliaLitchfield,FrancePornic,SouthAfricaMoorreesburg")
 DEMO_SITES = [s for s in _demo.split(",") if s.strip()]
@@ -109,6 +116,8 @@ def load_secrets() -> dict[str, str]:
         "fernet_key": lambda: __import__("cryptography.fernet", fromlist=["Fernet"]).Fernet.generate_key().decode(),
         "pg_superuser_password": lambda: secrets.token_urlsafe(24),
         "pg_airflow_password": lambda: secrets.token_urlsafe(24),
+        "pg_accounts_password": lambda: secrets.token_urlsafe(24),
+        "accounts_session_secret": lambda: secrets.token_urlsafe(48),
     }
     missing = {k: make() for k, make in wanted.items() if k not in saved}
     if missing:
@@ -166,6 +175,11 @@ def stack_env(keys: dict[str, str]) -> dict[str, str]:
     # on today's dates, long after the real campaign's end (2015-09-15): quiet sites are watched without end
     env.setdefault("TAKE5_OPS_LIST", "take5-ops@localhost")
     env.setdefault("TAKE5_CAMPAIGN_END", "none")
+    if ACCOUNTS:  # an operator's own settings win, but for the database the stack runs
+        env["TAKE5_ACCOUNTS_DB"] = pg.accounts_url(PG_PORT, keys["pg_accounts_password"])
+        env.setdefault("TAKE5_ACCOUNTS_SECRET", keys["accounts_session_secret"])
+        env["TAKE5_ACCOUNTS_PORT"] = str(ACCOUNTS_PORT)
+        env.setdefault("TAKE5_ACCOUNTS_URL", f"http://127.0.0.1:{ACCOUNTS_PORT}")  # the bucket's host: same site
     return env
 
 
@@ -320,6 +334,9 @@ class Stack:
         def ready():
             pg.wait_ready(PG_PORT, self.keys["pg_superuser_password"])
             pg.ensure_database(PG_PORT, self.keys["pg_superuser_password"], self.keys["pg_airflow_password"])
+            if ACCOUNTS:
+                pg.ensure_database(PG_PORT, self.keys["pg_superuser_password"], self.keys["pg_accounts_password"],
+                                   user=pg.ACCOUNTS_USER, dbname=pg.ACCOUNTS_DB)
 
         # SIGINT is PostgreSQL's "fast shutdown": clients disconnected, a clean checkpoint, then exit
         self.add(Component("postgres", pg.server_command(bin_dir, data, PG_PORT), VAR / "logs" / "postgres.log",
@@ -333,7 +350,7 @@ class Stack:
                            VAR / "logs" / "s3.log", port=S3_PORT, env=self.env, after_start=self.restore_s3))
 
     def restore_s3(self) -> None:
-        from take5_ops.distribution.access import set_public_read
+        from take5_ops.distribution.access import set_access, set_order_url
         from take5_ops.storage import LocalStore, copy_tree
 
         os.environ.update({k: self.env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
@@ -343,7 +360,10 @@ class Stack:
             if snapshot.is_dir():
                 n = copy_tree(LocalStore(snapshot), store)
                 log(f"restored {n} objects into s3://{store.bucket}")
-        set_public_read(self.stores()["dist"])  # the public reads objects only (docs/distribution.md)
+        # the public reads objects only; in accounts mode only what browsing needs (docs/distribution.md)
+        dist = self.stores()["dist"]
+        set_access(dist, accounts=ACCOUNTS)
+        set_order_url(dist, f"{self.env['TAKE5_ACCOUNTS_URL']}/orders" if ACCOUNTS else None)
 
     def snapshot_s3(self) -> None:
         from take5_ops.storage import LocalStore, copy_tree
@@ -363,6 +383,16 @@ class Stack:
         self.add(Component("smtp", [sys.executable, str(ROOT / "scripts" / "smtp_sink.py"), "--port", str(SMTP_PORT),
                                     "--folder", str(VAR / "mail")], VAR / "logs" / "smtp.log", port=SMTP_PORT,
                            env=self.env))
+
+    def start_accounts(self) -> None:
+        """The accounts server (accounts mode); ``var/accounts.env`` gives ``take5 accounts`` its database."""
+        env_file = VAR / "accounts.env"
+        env_file.write_text(f"export TAKE5_ACCOUNTS_DB='{self.env['TAKE5_ACCOUNTS_DB']}'\n")
+        env_file.chmod(0o600)
+        self.add(Component("accounts", [sys.executable, "-m", "take5_ops.distribution.accounts.server"],
+                           VAR / "logs" / "accounts.log", port=ACCOUNTS_PORT, env=self.env))
+        log(f"accounts mode: sign up at {self.env['TAKE5_ACCOUNTS_URL']}/signup; operators: "
+            f"source {_rel(env_file)} && take5 accounts list")
 
     def start_airflow(self) -> None:
         log("migrating the Airflow database")
@@ -514,7 +544,8 @@ class Stack:
         log("stopping")
         self.stop_event.set()
         by_name = {c.name: c for c in self.components}
-        airflow = [c for c in self.components if c.name in ("api-server", "scheduler", "dag-processor", "triggerer")]
+        airflow = [c for c in self.components
+                   if c.name in ("api-server", "scheduler", "dag-processor", "triggerer", "accounts")]
         terminate_groups(airflow)
         s3 = by_name.get("s3")
         if s3 is not None and s3.alive():
@@ -558,10 +589,11 @@ def run() -> int:
             return 1
         log(f"a previous stack (pid {pid}) did not stop cleanly: cleaning up after it")
         cleanup_leftovers()
-    busy = [p for p in (PG_PORT, S3_PORT, SMTP_PORT, API_PORT, LOG_PORT, LOG_PORT + 1) if not port_free(p)]
+    ports = (PG_PORT, S3_PORT, SMTP_PORT, API_PORT, LOG_PORT, LOG_PORT + 1) + ((ACCOUNTS_PORT,) if ACCOUNTS else ())
+    busy = [p for p in ports if not port_free(p)]
     if busy:
         log(f"ports already in use: {busy}; stop what uses them or set TAKE5_PG_PORT/TAKE5_S3_PORT/"
-            "TAKE5_SMTP_PORT/TAKE5_API_PORT/TAKE5_LOG_PORT")
+            "TAKE5_SMTP_PORT/TAKE5_API_PORT/TAKE5_LOG_PORT/TAKE5_ACCOUNTS_PORT")
         return 1
     PIDFILE.write_text(str(os.getpid()))
     stack = Stack()
@@ -579,6 +611,8 @@ def run() -> int:
         stack.start_postgres()
         stack.start_s3()
         stack.start_smtp()
+        if ACCOUNTS:
+            stack.start_accounts()
         stack.start_airflow()
         if DEMO_SITES:
             stack.seed_in_background()

@@ -1,6 +1,6 @@
 """The embedded stack's PostgreSQL: install (Debian package) when missing, initialize a cluster
 under ``<var>/pg/``, run it in the foreground (supervised by ``scripts/stack.py``), create the
-Airflow database.
+Airflow database (and, in accounts mode, the accounts database).
 
 PostgreSQL refuses to run as root: when the stack runs as root, ``initdb`` and ``postgres`` run
 as the ``postgres`` user (created by the Debian package) and the cluster's folders belong to it.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 DB_NAME = "airflow"
 DB_USER = "airflow"
+ACCOUNTS_DB = ACCOUNTS_USER = "take5_accounts"  # accounts mode (docs/operations.md, "Accounts")
 # Server settings (docs/operations.md): enough connections for the Airflow components' pools
 # (5 processes x (pool 5 + overflow 5)) plus the CLI and the tests, fsync on (the data are kept).
 SERVER_SETTINGS = {
@@ -124,8 +125,9 @@ def server_command(bin_dir: Path, data: Path, port: int) -> list[str]:
     return cmd
 
 
-def ensure_database(port: int, superuser_password: str, airflow_password: str) -> None:
-    """Create (once) the role and database of Airflow; keep the role's password in step with ours."""
+def ensure_database(port: int, superuser_password: str, password: str, *, user: str = DB_USER,
+                    dbname: str = DB_NAME) -> None:
+    """Create (once) a role and its database (Airflow's by default); keep the role's password in step with ours."""
     import psycopg2
     from psycopg2 import sql
 
@@ -134,14 +136,13 @@ def ensure_database(port: int, superuser_password: str, airflow_password: str) -
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (DB_USER,))
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,))
             verb = "ALTER" if cur.fetchone() else "CREATE"
-            cur.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(DB_USER)),
-                        (airflow_password,))
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,))
+            cur.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(user)), (password,))
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
             if not cur.fetchone():
                 cur.execute(sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8'").format(
-                    sql.Identifier(DB_NAME), sql.Identifier(DB_USER)))
+                    sql.Identifier(dbname), sql.Identifier(user)))
     finally:
         conn.close()
 
@@ -169,3 +170,10 @@ def sqlalchemy_url(port: int, airflow_password: str) -> str:
     from urllib.parse import quote
 
     return f"postgresql+psycopg2://{DB_USER}:{quote(airflow_password, safe='')}@127.0.0.1:{port}/{DB_NAME}"
+
+
+def accounts_url(port: int, password: str) -> str:
+    """libpq URL of the accounts database (``TAKE5_ACCOUNTS_DB``)."""
+    from urllib.parse import quote
+
+    return f"postgresql://{ACCOUNTS_USER}:{quote(password, safe='')}@127.0.0.1:{port}/{ACCOUNTS_DB}"

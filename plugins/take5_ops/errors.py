@@ -64,6 +64,14 @@ class MetalinkError(InputError):
     """An Item whose assets cannot be listed in a Metalink, or nothing to list."""
 
 
+class FieldError(InputError):
+    """A web input of the accounts server is invalid: ``field`` names it (``cart[2].assets``, ``email``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
 # State
 class StoreError(StateError):
     """A store operation failed; the message names the store and the key."""

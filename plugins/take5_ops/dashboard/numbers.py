@@ -4,7 +4,8 @@ Per site: L1A received (every product the site knows: ledger entries and deliver
 rejected (ledger status ``rejected``), L1C and L2A published (first publication at or before
 ``now``, :func:`take5_ops.sla.site_status`), the dates waiting for the L2A initialization and the
 history the series has (its status document, ``layout.l2a_status_key``), and the product levels at risk or breached.
-Campaign-wide: totals, publications per ISO week, and the latency acquisition -> publication.
+Campaign-wide: totals, publications per ISO week, and the latency acquisition -> publication;
+in accounts mode, what users ordered per site and level (the accounts server's statistics document).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
+from take5_ops.distribution.accounts.stats import read_stats
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.rules import CAMPAIGN_END, LEVELS, Status
 from take5_ops.sla.state import mail_errors
@@ -57,6 +59,7 @@ class Overview:
     latency_days: dict[str, list[float]]  # level -> days from acquisition to first publication
     mail_errors: list[dict]
     audit: dict | None = None  # the last audit's report (layout.audit_key), None before the first
+    downloads: dict | None = None  # orders per site and level (accounts mode), None when it never ran
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -114,4 +117,4 @@ def production_overview(sites: list[SiteConfig], buckets, now: datetime, *,
     delivery_days = sites[0].sla.delivery_days if sites else 21
     return Overview(now, delivery_days, rows, totals, {w: dict(weekly[w]) for w in sorted(weekly)},
                     {level: sorted(v) for level, v in latency.items()}, mail_errors(buckets.work),
-                    read_json(buckets.work, layout.audit_key()))
+                    read_json(buckets.work, layout.audit_key()), read_stats(buckets.work))

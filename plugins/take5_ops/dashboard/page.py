@@ -129,6 +129,24 @@ def audit_box(report: dict | None, airflow_url: str) -> str:
             f'repair=true<ul>{items}{more}</ul></div>')
 
 
+def downloads_box(stats: dict | None) -> str:
+    """What users ordered per site and level (accounts mode): orders, products, files, size."""
+    if not stats:
+        return '<p class="muted" data-testid="downloads">no order: accounts mode is off (public downloads are not counted)</p>'
+    rows = "".join(
+        f'<tr data-testid="download-row" data-site="{escape(str(r.get("site")))}" data-level="{escape(str(r.get("level")))}">'
+        f'<td>{escape(str(r.get("site")))}</td><td>{escape(str(r.get("level")))}</td><td>{int(r.get("orders", 0))}</td>'
+        f'<td>{int(r.get("products", 0))}</td><td>{int(r.get("files", 0))}</td>'
+        f'<td>{int(r.get("bytes", 0)) / 1e9:.2f}</td></tr>' for r in stats.get("rows", []) if isinstance(r, dict))
+    t = stats.get("totals") or {}
+    return (f'<table data-testid="downloads"><tr><th>site</th><th>level</th><th>orders</th><th>products</th>'
+            f'<th>files</th><th>GB</th></tr>{rows}<tr class="total"><td>all</td><td></td><td></td>'
+            f'<td>{int(t.get("products", 0))}</td><td>{int(t.get("files", 0))}</td>'
+            f'<td>{int(t.get("bytes", 0)) / 1e9:.2f}</td></tr></table>'
+            f'<p class="muted">ordered through accounts (files in the orders, not downloads seen by the server), '
+            f'as of {escape(str(stats.get("updated_at", "?")))}</p>')
+
+
 def render_page(overview: Overview, *, airflow_url: str, public_url: str) -> str:
     """The HTML page. ``airflow_url``: the Airflow UI (DAG links); ``public_url``: the distribution
     server's base (each site's page, ``<SITE>/index.html``)."""
@@ -178,6 +196,7 @@ Target: every product on the distribution server {overview.delivery_days} days a
 <div><h2>Latency, acquisition to publication</h2>{latency_chart(overview)}<p>{_within(overview)}</p></div></div>
 <h2>Products at risk or breached</h2>{problem_table}
 <h2>Audit</h2>{audit_box(overview.audit, airflow_url)}
+<h2>Downloads ordered</h2>{downloads_box(overview.downloads)}
 <h2>Sites</h2><table data-testid="sites"><tr><th>site</th>{head}</tr>{"".join(body)}</table>
 {idle_box}
 </body></html>

@@ -4,6 +4,11 @@ The public may only *read objects* of the distribution bucket (``s3:GetObject``,
 granted by :func:`public_read_policy`): no listing, no write, no delete.
 Everything else needs credentials. For a private bucket, :func:`presigned_urls`
 gives time-limited URLs instead (docs/distribution.md).
+
+In accounts mode (docs/distribution.md, "Accounts") the public reads only what browsing needs
+(:func:`browse_read_policy`: pages, STAC documents, quicklooks, the website's own files); the
+product files are reached through presigned URLs of an order, and :func:`set_order_url` tells the
+website where to order.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import os
 from collections.abc import Callable
 from urllib.parse import quote
 
-from take5_ops.storage import LocalStore, S3Store, Store, check_key
+from take5_ops.storage import LocalStore, S3Store, Store, check_key, layout, read_json
 
 PUBLIC_URL_ENV = "TAKE5_PUBLIC_URL"
 
@@ -30,6 +35,43 @@ def public_read_policy(bucket: str) -> dict:
 def set_public_read(store: S3Store) -> None:
     """Put :func:`public_read_policy` on the store's bucket."""
     store.client.put_bucket_policy(Bucket=store.bucket, Policy=json.dumps(public_read_policy(store.bucket)))
+
+
+# What anonymous users may GET in accounts mode: everything browsing needs, no product data file.
+BROWSE_PATTERNS = ("*.html", "*.json", "*_QKL.jpg", "assets/*")
+
+
+def browse_read_policy(bucket: str) -> dict:
+    """Bucket policy of accounts mode: anyone may GET the objects matching :data:`BROWSE_PATTERNS`
+    (pages, catalog, collections, Items, product metadata, quicklooks, the website's style and
+    scripts), nothing else: the imagery, masks and Metalinks need a presigned URL."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "PublicBrowse", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
+                       "Resource": [f"arn:aws:s3:::{bucket}/{p}" for p in BROWSE_PATTERNS]}],
+    }
+
+
+def set_access(store: S3Store, accounts: bool) -> None:
+    """The bucket policy of the mode: :func:`browse_read_policy` with accounts, else :func:`public_read_policy`."""
+    policy = browse_read_policy(store.bucket) if accounts else public_read_policy(store.bucket)
+    store.client.put_bucket_policy(Bucket=store.bucket, Policy=json.dumps(policy))
+
+
+def set_order_url(store: Store, order_url: str | None) -> bool:
+    """Set (or, with ``None``, remove) ``order_url`` in the website's ``config.json``, keeping its
+    other settings; write only when it changes. Returns whether it wrote."""
+    key = layout.SITE_CONFIG_KEY
+    config = read_json(store, key) or {}
+    wanted = dict(config)
+    if order_url:
+        wanted["order_url"] = order_url
+    else:
+        wanted.pop("order_url", None)
+    if wanted == config:
+        return False
+    store.put_bytes(key, json.dumps(wanted, indent=1, sort_keys=True).encode() + b"\n", "application/json")
+    return True
 
 
 def public_base_url(store: Store) -> str:
@@ -57,8 +99,19 @@ def public_urls(base: str) -> Callable[[str], str]:
 
 
 def presigned_urls(store: S3Store, expires: int) -> Callable[[str], str]:
-    """``key -> presigned GET URL`` of the store's bucket, valid ``expires`` seconds (private buckets)."""
+    """``key -> presigned GET URL`` of the store's bucket, valid ``expires`` seconds (private buckets).
+
+    Signed with Signature Version 4 (boto3 would sign a custom endpoint with the deprecated
+    version 2, which AWS no longer accepts and which has no 7-day limit): ``X-Amz-Expires`` is the
+    validity, 7 days at most.
+    """
     if not 1 <= expires <= 7 * 24 * 3600:
         raise ValueError(f"presigned URL expiry {expires}s: must be 1 s to 7 days (the S3 maximum)")
-    return lambda key: store.client.generate_presigned_url(
+    import boto3
+    from botocore.config import Config
+
+    meta = store.client.meta
+    signer = boto3.client("s3", endpoint_url=meta.endpoint_url, region_name=meta.region_name,
+                          config=meta.config.merge(Config(signature_version="s3v4")))
+    return lambda key: signer.generate_presigned_url(
         "get_object", Params={"Bucket": store.bucket, "Key": check_key(key)}, ExpiresIn=expires)

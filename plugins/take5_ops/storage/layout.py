@@ -15,8 +15,8 @@ bucket         keys
                ``products/<SITE>/<NAME>/...``, ``withdrawn/<SITE>/<NAME>.json``,
                ``l2a/<SITE>/{steps,init/<START>}/<STEP>.{json,tif}``, ``l2a/<SITE>/status.json``,
                ``sla/<SITE>/{published.json,notified.json,sent/<TIME>Z.json}``,
-               ``sla/digest/<YEAR>-W<WEEK>.json``
-``dist``       ``catalog.json``, ``index.html``, ``<SITE>/collection.json``, ``<SITE>/index.html``,
+               ``sla/digest/<YEAR>-W<WEEK>.json``, ``accounts/download-stats.json``
+``dist``       ``catalog.json``, ``index.html``, ``config.json``, ``<SITE>/collection.json``, ``<SITE>/index.html``,
                ``<SITE>/<SITE>_<LEVEL>.meta4``, ``<SITE>/<NAME>/<NAME>.json``,
                ``<SITE>/<NAME>/<VERSION>/<FILE>``
 =============  ============================================================
@@ -180,6 +180,11 @@ def sla_digest_key(day: date) -> str:
     return f"{SLA}/digest/{year}-W{week:02d}.json"
 
 
+def download_stats_key() -> str:
+    """The accounts server's download statistics per site and level (docs/distribution.md, "Accounts")."""
+    return "accounts/download-stats.json"
+
+
 def audit_key() -> str:
     """The last audit's result (``take5 audit``, the ``take5_audit`` DAG), shown on the dashboard."""
     return f"{AUDIT}/last.json"
@@ -189,6 +194,7 @@ def audit_key() -> str:
 
 CATALOG_KEY = "catalog.json"
 ROOT_PAGE_KEY = "index.html"
+SITE_CONFIG_KEY = "config.json"  # the website's run-time settings (accounts mode: ``order_url``)
 
 
 def collection_key(site_id: str) -> str:
