@@ -5,15 +5,21 @@ Moto accepts any presigned URL without checking its signature or expiry: each UR
 checked by an independent SigV4 verifier (``helpers.sigv4``, written from the AWS specification)
 with the server's secret key — right signature, ``X-Amz-Expires`` = 7 days, accepted just before
 the 7 days are over and refused just after — and fetched from the S3 server.
+
+The pages are also used in Debian chromium (playwright): sign up and sign in through the forms,
+then an order sent by a page of the bucket's origin with the session cookie, as the website does.
+``TAKE5_SCREENSHOTS=1`` also writes docs/img/accounts-signup.png and accounts-page.png.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import psycopg2
@@ -22,6 +28,7 @@ import pytest
 from helpers.accounts import PASSWORD, AccountsServer, create_token, csrf, sign_in, sign_up
 from helpers.fake_products import site_config
 from helpers.metalinks import parse
+from helpers.paths import ROOT
 from helpers.postgres import ThrowawayPostgres
 from helpers.published import publish_all
 from helpers.sigv4 import Refused, verify
@@ -36,6 +43,9 @@ SITE = "FrancePornic"
 SECRET_KEY = "testing"  # the tests' AWS secret key (conftest): what the server signs with
 WEEK = 7 * 24 * 3600
 ARIA2C = shutil.which("aria2c")
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -283,3 +293,60 @@ def test_operators_list_and_disable_accounts(stack, capsys):
     assert main(db + ["enable", "leaver@example.org"]) == 0
     assert _order(api, [_item(products[0])], Authorization=f"Bearer {token}").status_code == 200
     assert main(db + ["disable", "nobody@example.org"]) == 1
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+def test_in_chromium_sign_up_sign_in_and_order_from_the_website(stack, s3_endpoint, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    buckets, products, server = stack
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
+                                                        headless=True, args=FLAGS,
+                                                        viewport={"width": 900, "height": 900})
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.goto(f"{server.url}/signup")
+        page.fill("#email", "browser@example.org")
+        page.fill("#password", PASSWORD)
+        if os.environ.get("TAKE5_SCREENSHOTS"):
+            page.screenshot(path=str(ROOT / "docs" / "img" / "accounts-signup.png"), full_page=True)
+        page.click("button[type=submit]")  # the licence not ticked: refused, the field named
+        expect(page.locator("p.error")).to_have_attribute("data-field", "accept_licence")
+        page.fill("#password", PASSWORD)
+        page.check("#accept_licence")
+        page.click("button[type=submit]")
+        expect(page.get_by_test_id("licence-state")).to_contain_text("accepted: version 1.0")
+        page.click("text=Sign out")
+        page.wait_for_url(f"{server.url}/signin")
+        page.fill("#email", "browser@example.org")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.get_by_test_id("email")).to_have_text("browser@example.org")
+
+        # the website, served by the bucket, orders with the session cookie (same site, CORS)
+        page.goto(f"{public_base_url(buckets.dist)}{layout.site_page_key(SITE)}")
+        config = page.evaluate("async () => (await fetch('../config.json')).json()")
+        cart = [_item(products[0], ["XS1"]), _item(products[2])]
+        answer = page.evaluate("""async ([url, cart]) => {
+            const r = await fetch(url, {method: 'POST', credentials: 'include',
+                                        headers: {'Content-Type': 'application/json'}, body: JSON.stringify(cart)});
+            return {status: r.status, type: r.headers.get('content-type'),
+                    disposition: r.headers.get('content-disposition'), body: await r.text()};
+        }""", [config["order_url"], cart])
+        assert answer["status"] == 200, answer
+        assert answer["type"].startswith("application/metalink4+xml") and "attachment" in answer["disposition"]
+        files = parse(answer["body"].encode())
+        assert len(files) == 1 + len(json.loads(buckets.dist.get_bytes(
+            layout.item_key(SITE, products[2].name)))["assets"])
+        for f in files.values():
+            assert verify(f["urls"][0], SECRET_KEY)["expires"] == WEEK
+
+        page.goto(f"{server.url}/")
+        expect(page.get_by_test_id("order-count")).to_have_text("1")
+        if os.environ.get("TAKE5_SCREENSHOTS"):
+            page.screenshot(path=str(ROOT / "docs" / "img" / "accounts-page.png"), full_page=True)
+        context.close()
+    assert errors == []
