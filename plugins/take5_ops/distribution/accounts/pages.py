@@ -7,7 +7,7 @@ from jinja2 import DictLoader, Environment, select_autoescape
 
 BASE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{{ title }} · Take5 accounts</title>
+<title>{{ title }} · Take5 accounts</title><link rel="icon" href="data:,">
 <style>
 body{font-family:system-ui,sans-serif;max-width:760px;margin:24px auto;padding:0 12px;color:#1d2433}
 h1{font-size:22px}h2{font-size:17px;margin-top:24px}label{display:block;margin:10px 0 4px}
@@ -89,7 +89,7 @@ aria2c --metalink-file=order.meta4 --check-integrity=true -d DIR</code></pre>
 <h2>Orders</h2>
 {% if orders %}<table data-testid="orders"><tr><th>#</th><th>when (UTC)</th><th>products</th><th>files</th><th>size</th><th>links valid until</th></tr>
 {% for o in orders %}<tr><td>{{ o.id }}</td><td>{{ o.created_at.strftime("%Y-%m-%d %H:%M") }}</td><td>{{ o.products }}</td><td>{{ o.files }}</td>
-<td>{{ "%.1f"|format(o.bytes / 1e6) }} MB</td><td>{{ (o.created_at + expiry).strftime("%Y-%m-%d %H:%M") }}</td></tr>{% endfor %}
+<td>{{ o.bytes|filesizeformat }}</td><td>{{ (o.created_at + expiry).strftime("%Y-%m-%d %H:%M") }}</td></tr>{% endfor %}
 </table>{% else %}<p class="muted">none yet</p>{% endif %}
 <form method="post" action="{{ base }}/signout"><input type="hidden" name="csrf_token" value="{{ csrf }}"><button type="submit">Sign out</button></form>
 {% endblock %}"""

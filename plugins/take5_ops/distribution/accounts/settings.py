@@ -19,6 +19,7 @@ MODE_ENV = "TAKE5_ACCOUNTS"
 MAX_EXPIRY = 7 * 24 * 3600  # SigV4 presigned URLs: 7 days at most
 DEFAULT_LICENCE = Path(__file__).resolve().parents[4] / "docs" / "data-licence.md"
 VERSION_RE = re.compile(r"^Version:\s*(\S+)\s*$", re.MULTILINE)
+COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 def accounts_mode(environ: dict | None = None) -> bool:
@@ -37,14 +38,15 @@ def origin(url: str) -> str:
 
 @dataclass(frozen=True)
 class Licence:
-    """The data licence users accept: its text and version (``Version: X`` line of the file)."""
+    """The data licence users accept: its text (less ``<!-- -->`` comments, notes for the operators)
+    and version (the ``Version: X`` line of the file)."""
 
     version: str
     text: str
 
     @classmethod
     def load(cls, path: Path) -> Licence:
-        text = path.read_text(encoding="utf-8")
+        text = COMMENT_RE.sub("", path.read_text(encoding="utf-8")).strip() + "\n"
         m = VERSION_RE.search(text)
         if m is None:
             raise InputError(f"{path}: no 'Version: ...' line: the licence needs a version")
