@@ -175,6 +175,7 @@ def test_sign_up_sign_in_order_and_download_everything(stack, s3_endpoint, tmp_p
     assert rows[(SITE, "L1C")]["products"] >= 2 and rows[(SITE, "L2A")]["files"] >= 2
     html = downloads_box(stats)
     assert f'data-site="{SITE}" data-level="L2A"' in html
+    assert "no order yet" in downloads_box({**stats, "rows": []}) and "is off" in downloads_box(None)
 
 
 def test_api_tokens_wrong_revoked_or_expired_are_refused(stack, postgres):

@@ -133,6 +133,8 @@ def downloads_box(stats: dict | None) -> str:
     """What users ordered per site and level (accounts mode): orders, products, files, size."""
     if not stats:
         return '<p class="muted" data-testid="downloads">no order: accounts mode is off (public downloads are not counted)</p>'
+    if not stats.get("rows"):
+        return '<p class="muted" data-testid="downloads">accounts mode: no order yet</p>'
     rows = "".join(
         f'<tr data-testid="download-row" data-site="{escape(str(r.get("site")))}" data-level="{escape(str(r.get("level")))}">'
         f'<td>{escape(str(r.get("site")))}</td><td>{escape(str(r.get("level")))}</td><td>{int(r.get("orders", 0))}</td>'

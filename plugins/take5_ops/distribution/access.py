@@ -34,7 +34,7 @@ def public_read_policy(bucket: str) -> dict:
 
 def set_public_read(store: S3Store) -> None:
     """Put :func:`public_read_policy` on the store's bucket."""
-    store.client.put_bucket_policy(Bucket=store.bucket, Policy=json.dumps(public_read_policy(store.bucket)))
+    set_access(store, accounts=False)
 
 
 # What anonymous users may GET in accounts mode: everything browsing needs, no product data file.
