@@ -243,12 +243,34 @@ def test_every_input_is_checked_with_the_field_named(stack):
             content = body if isinstance(body, str) else json.dumps(body)
             r = client.post("/orders", content=content, headers={"Content-Type": "application/json"})
             assert (r.status_code, r.json()["field"]) == (status, field), (body, r.text)
+        huge = client.post("/orders", content=b"[" + b" " * (2 * 1024 * 1024) + b"]",
+                           headers={"Content-Type": "application/json"})
+        assert huge.status_code == 413 and huge.json()["field"] == "body"
         form = client.post("/orders", data={"cart": "[]"})
         assert form.status_code == 415 and form.json()["field"] == "Content-Type"
         foreign = _order(client, [good], Origin="http://evil.example")
         assert foreign.status_code == 403 and foreign.json()["field"] == "Origin"
         token = client.post("/tokens", data={"csrf_token": csrf(client, "/"), "name": "x", "days": "0"})
         assert token.status_code == 422 and 'data-field="days"' in token.text
+
+
+def test_a_licence_not_accepted_in_its_current_version_stops_orders(stack):
+    _, products, server = stack
+    with server.client() as client:
+        assert sign_up(client, "older@example.org").status_code == 303
+        with psycopg2.connect(server.env["TAKE5_ACCOUNTS_DB"]) as conn, conn.cursor() as cur:
+            cur.execute("UPDATE accounts.account SET licence_version = '0.9' WHERE email = 'older@example.org'")
+        refused = _order(client, [_item(products[0])])
+        assert refused.status_code == 403 and refused.json()["field"] == "licence"
+        page = client.get("/")
+        assert "not accepted (current version 1.0; you accepted 0.9)" in page.text
+        not_ticked = client.post("/licence", data={"csrf_token": csrf(client, "/"), "licence_version": "1.0"})
+        assert not_ticked.status_code == 422 and 'data-field="accept_licence"' in not_ticked.text
+        accepted = client.post("/licence", data={"csrf_token": csrf(client, "/"), "licence_version": "1.0",
+                                                 "accept_licence": "on"})
+        assert accepted.status_code == 303
+        assert client.get("/api/account").json()["licence"]["accepted"] is True
+        assert _order(client, [_item(products[0])]).status_code == 200
 
 
 def test_the_website_may_order_cross_origin_with_its_session(stack, s3_endpoint):

@@ -282,11 +282,14 @@ class App:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise HTTPFieldError(415, "Content-Type", f"{ctype or 'none'}: send the cart as application/json")
+        too_big = HTTPFieldError(413, "body", f"cart larger than {CART_BYTES_MAX} bytes")
         if int(request.headers.get("content-length") or 0) > CART_BYTES_MAX:
-            raise HTTPFieldError(413, "body", f"cart larger than {CART_BYTES_MAX} bytes")
-        body = await request.body()
-        if len(body) > CART_BYTES_MAX:
-            raise HTTPFieldError(413, "body", f"cart larger than {CART_BYTES_MAX} bytes")
+            raise too_big
+        body = bytearray()
+        async for chunk in request.stream():  # read no further than the limit (chunked bodies too)
+            body += chunk
+            if len(body) > CART_BYTES_MAX:
+                raise too_big
         try:
             doc = json.loads(body)
         except ValueError as exc:
