@@ -154,9 +154,13 @@ def _older_l2a_from(work: Store, site_id: str, since: date | None) -> str | None
     return first
 
 
-def reprocess_l1c(buckets: Buckets, site: SiteConfig, plan: dict) -> tuple[list[str], dict[str, str]]:
+def reprocess_l1c(buckets: Buckets, site: SiteConfig, plan: dict) -> dict:
     """Process and publish the planned L1C products (a product already processed or published at the
-    current version is skipped by the chain); returns the names published and the failures by product."""
+    current version is skipped by the chain). Returns ``{"published": [names], "already": n (of them,
+    published by an earlier, interrupted run), "failed": {PRODUCT_ID: reason}}``."""
+    from take5_ops.distribution.publish import published_names
+
+    before = set(published_names(buckets.dist, site.site_id))
     published, failed = [], {}
     for accepted in plan["l1c"]:
         try:
@@ -164,18 +168,18 @@ def reprocess_l1c(buckets: Buckets, site: SiteConfig, plan: dict) -> tuple[list[
         except Exception as exc:  # the others go on; a rerun plans this one again
             log.exception("%s: L1C reprocessing failed", accepted["product_id"])
             failed[accepted["product_id"]] = f"{type(exc).__name__}: {exc}"
-    return published, failed
+    return {"published": published, "already": len(before & set(published)), "failed": failed}
 
 
-def reprocess_l2a(buckets: Buckets, site: SiteConfig, plan: dict) -> tuple[list[str], dict[str, str]]:
-    """Replay the site's L2A series from ``plan["l2a_from"]`` (when set) and bring it up to date, then
-    publish what changed; returns the names published and the failures by product (or date)."""
+def reprocess_l2a(buckets: Buckets, site: SiteConfig, plan: dict) -> dict:
+    """Replay the site's L2A series from ``plan["l2a_from"]`` (when set), bring it up to date and publish
+    what changed. Returns ``{"published": [names], "processed": steps run, "failed": {name: reason}}``."""
     if plan.get("l2a_from"):
         forget_l2a(buckets.work, site.site_id, date.fromisoformat(plan["l2a_from"]))
     ready, message = pipeline.l2a_gate(buckets, site)
     if not ready:
         log.info("%s: L2A %s: nothing to replay", site.site_id, message)
-        return [], {}
+        return {"published": [], "processed": 0, "failed": {}}
     done = pipeline.run_l2a(buckets, site)
     for name, reason in done["skipped"].items():  # the series went on without them, as in the site's run
         log.error("L2A date skipped: %s: %s", name, reason)
@@ -186,7 +190,7 @@ def reprocess_l2a(buckets: Buckets, site: SiteConfig, plan: dict) -> tuple[list[
         except Exception as exc:
             log.exception("%s: not published", item["product"]["name"])
             failed[item["product"]["name"]] = f"{type(exc).__name__}: {exc}"
-    return published, failed
+    return {"published": published, "processed": done["processed"], "failed": failed}
 
 
 def finish_site(buckets: Buckets, site: SiteConfig) -> dict:

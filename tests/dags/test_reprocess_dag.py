@@ -106,6 +106,7 @@ def test_reprocess_after_a_version_bump_interrupted_then_rerun(bag, monkeypatch,
     assert interrupted["state"] == "failed"
     assert interrupted["tasks"]["site.l1c[2]"] == "failed"  # ReproTwo (sites in SITE_ID order)
     assert interrupted["tasks"]["site.l1c[0]"] == interrupted["tasks"]["site.l1c[1]"] == "success"
+    assert interrupted["tasks"]["site.finish[2]"] == "failed"  # linked what was published, then reported the failure
     two = _published(buckets, "ReproTwo")
     assert sorted(product_version(n) for n in two["work"]) == ["1.0", "1.1"]  # half done, both linked once
     assert len(two["links"]) == len(set(two["links"])) == 2

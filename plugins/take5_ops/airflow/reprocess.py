@@ -84,21 +84,22 @@ def l1c(plan: dict) -> list[str]:
     """The site's planned L1C products, processed and published at the current version."""
     from take5_ops.reprocess import reprocess_l1c
 
-    published, failed = reprocess_l1c(_buckets(), _site(plan), plan)
-    log.info("%s: %d L1C product(s) published at version %s", plan["site_id"], len(published),
-             plan["versions"].get("L1C", "unchanged"))
-    _raise_failed(f"{plan['site_id']} L1C", failed)
-    return published
+    done = reprocess_l1c(_buckets(), _site(plan), plan)
+    log.info("%s: %d L1C product(s) published at version %s (%d by an earlier run)", plan["site_id"],
+             len(done["published"]), plan["versions"].get("L1C", "unchanged"), done["already"])
+    _raise_failed(f"{plan['site_id']} L1C", done["failed"])
+    return done["published"]
 
 
 def l2a(plan: dict) -> list[str]:
     """The site's L2A series replayed where it is older (or its inputs changed), new products published."""
     from take5_ops.reprocess import reprocess_l2a
 
-    published, failed = reprocess_l2a(_buckets(), _site(plan), plan)
-    log.info("%s: %d L2A product(s) published", plan["site_id"], len(published))
-    _raise_failed(f"{plan['site_id']} L2A", failed)
-    return published
+    done = reprocess_l2a(_buckets(), _site(plan), plan)
+    log.info("%s: %d L2A step(s) run, %d product(s) published", plan["site_id"], done["processed"],
+             len(done["published"]))
+    _raise_failed(f"{plan['site_id']} L2A", done["failed"])
+    return done["published"]
 
 
 def finish(plan: dict) -> dict:

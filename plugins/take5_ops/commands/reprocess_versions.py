@@ -36,15 +36,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"reprocessing to {versions}: {args.reason}")
     for site in chosen_sites(args):
         plan = plan_site(buckets, site, args.levels, args.since)
-        l1c, l1c_failed = reprocess_l1c(buckets, site, plan)
-        l2a, l2a_failed = reprocess_l2a(buckets, site, plan)
+        l1c = reprocess_l1c(buckets, site, plan)
+        l2a = reprocess_l2a(buckets, site, plan)
         summary = finish_site(buckets, site)
-        for what, reason in {**l1c_failed, **l2a_failed}.items():
+        for what, reason in {**l1c["failed"], **l2a["failed"]}.items():
             print(f"{site.site_id}: failed: {what}: {reason}")
-        failures += len(l1c_failed) + len(l2a_failed)
-        print(f"{site.site_id}: {len(plan['l1c'])} L1C planned, {len(l1c)} published; L2A "
+        failures += len(l1c["failed"]) + len(l2a["failed"])
+        print(f"{site.site_id}: L1C {len(plan['l1c'])} planned, {len(l1c['published'])} published "
+              f"({l1c['already']} already by an interrupted run); L2A "
               + (f"replayed from {plan['l2a_from']}" if plan["l2a_from"] else "brought up to date")
-              + f", {len(l2a)} published; {len(summary['withdrawn_versions'])} old version(s) withdrawn")
+              + f", {l2a['processed']} date(s) processed, {len(l2a['published'])} published; "
+              f"{len(summary['withdrawn_versions'])} old version(s) withdrawn")
         for name in summary["withdrawn_versions"]:
             print(f"    withdrawn: {name}")
     return 1 if failures else 0
