@@ -138,8 +138,8 @@ def prune_products(dist: Store, site_id: str, names: Iterable[str]) -> list[str]
 
 def published_names(dist: Store, site_id: str) -> list[str]:
     """Names of the site's products that have an Item in the distribution bucket."""
-    return [n for n in dist.list_dirs(layout.site_prefix(site_id))
-            if dist.exists(layout.item_key(site_id, n))]
+    names = (layout.item_name_of(site_id, i.key) for i in dist.list(layout.site_prefix(site_id)))
+    return [n for n in names if n]
 
 
 def current_versions(names: Iterable[str]) -> dict[str, str]:
@@ -157,6 +157,8 @@ def older_versions(dist: Store, site_id: str, names: Iterable[str]) -> list[str]
     """Products published under another version than the one of ``names`` (the current ones: of two
     versions of one product in ``names``, the higher): what the publication of ``names`` supersedes."""
     current = current_versions(names)
+    if not current:
+        return []
     return sorted(n for n in published_names(dist, site_id)
                   if product_stem(n) in current and n != current[product_stem(n)])
 
