@@ -174,8 +174,10 @@ def reprocess_l1c(buckets: Buckets, site: SiteConfig, plan: dict) -> dict:
 def reprocess_l2a(buckets: Buckets, site: SiteConfig, plan: dict) -> dict:
     """Replay the site's L2A series from ``plan["l2a_from"]`` (when set), bring it up to date and publish
     what changed. Returns ``{"published": [names], "processed": steps run, "failed": {name: reason}}``."""
-    if plan.get("l2a_from"):
-        forget_l2a(buckets.work, site.site_id, date.fromisoformat(plan["l2a_from"]))
+    # from the first date still older (a retry after a partial replay does not forget it again)
+    start = plan.get("l2a_from") and _older_l2a_from(buckets.work, site.site_id, date.fromisoformat(plan["l2a_from"]))
+    if start:
+        forget_l2a(buckets.work, site.site_id, date.fromisoformat(start))
     ready, message = pipeline.l2a_gate(buckets, site)
     if not ready:
         log.info("%s: L2A %s: nothing to replay", site.site_id, message)
