@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "take5_ops.commands.validate_configs",
     "take5_ops.commands.deliver",
     "take5_ops.commands.reprocess",
+    "take5_ops.commands.reprocess_versions",
     "take5_ops.commands.search",
     "take5_ops.commands.cart",
     "take5_ops.commands.withdraw",

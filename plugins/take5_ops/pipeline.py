@@ -21,8 +21,11 @@ from pathlib import Path
 
 from take5_ops.distribution.access import public_base_url, public_urls
 from take5_ops.distribution.publish import (
+    older_versions,
     prune_products,
     publish_product,
+    published_names,
+    remove_published,
     unpublish_product,
     update_collection,
     update_root_catalog,
@@ -30,7 +33,7 @@ from take5_ops.distribution.publish import (
 from take5_ops.distribution.website import update_pages
 from take5_ops.l1a import intake as l1a_intake
 from take5_ops.l1c.processor import L1CError
-from take5_ops.naming import parse_product_id
+from take5_ops.naming import parse_product_id, product_stem
 from take5_ops.products.gdal import local_env
 from take5_ops.products.workspace import MARKER_ETAG, processed_product, upload_product
 from take5_ops.siteconfig import SiteConfig
@@ -140,7 +143,12 @@ def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = N
 
     done = run(buckets.work, buckets.aux, buckets.dist, site, progress=progress)
     done["to_publish"] = [{"product": p} for p in done["to_publish"]]
+    # another version of a removed product (to publish, or published): the old one is withdrawn after
+    # the new one is published (update_catalog), never before
+    versions = [p["product"]["name"] for p in done["to_publish"]] + published_names(buckets.dist, site.site_id)
     for name in done["removed"]:  # e.g. too cloudy after a replay: off every listing
+        if any(v != name and product_stem(v) == product_stem(name) for v in versions):
+            continue
         if buckets.dist.exists(layout.item_key(site.site_id, name)):
             unpublish_product(buckets.dist, site, name, public_urls(public_base_url(buckets.dist)))
     return done
@@ -152,15 +160,26 @@ def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], ac
 
     ``published`` holds :func:`publish` results (``None`` entries, from failed
     publications, are ignored); the ledger marks their deliveries
-    ``published``. Accepted deliveries without a publication stay pending. The first publication
+    ``published``. Older versions of the published products (another processor version) leave the
+    collection in the same write that links the new ones, and their Items and files (and their
+    processed products) go after the pages: there is always one version, never none. Accepted deliveries without a publication stay pending. The first publication
     time of each product is kept for the SLA (:mod:`take5_ops.sla.published`).
     """
     done = [p for p in published if p]
+    names = [p["name"] for p in done if p["item_key"]]
+    # a new version replaces the older ones in the same collection write; they go after the pages
+    older = older_versions(buckets.dist, site.site_id, names)
     collection = update_collection(buckets.dist, site, [p["item_key"] for p in done if p["item_key"]],
-                                   public_urls(public_base_url(buckets.dist)))
+                                   public_urls(public_base_url(buckets.dist)),
+                                   withdrawn=[layout.item_key(site.site_id, n) for n in older])
     catalog_written = update_root_catalog(buckets.dist)
     pages = update_pages(buckets.dist, site.site_id)
-    pruned = prune_products(buckets.dist, site.site_id, [p["name"] for p in done if p["item_key"]])
+    pruned = prune_products(buckets.dist, site.site_id, names)
+    for name in older:
+        remove_published(buckets.dist, site.site_id, name)
+        for info in list(buckets.work.list(layout.product_prefix(site.site_id, name))):
+            buckets.work.delete(info.key)
+        log.info("%s withdrawn: a newer version is published", name)
     record_first_publications(buckets.work, site.site_id, [p["name"] for p in done if p["item_key"]],
                               datetime.now(UTC))
     for p in done:
@@ -178,6 +197,7 @@ def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], ac
         "catalog_written": catalog_written,
         "pages_written": pages["written"],
         "pruned": len(pruned),
+        "withdrawn_versions": older,
     }
 
 

@@ -39,7 +39,7 @@ DEFER_WITHIN = 300.0  # seconds, from the first trigger
 PUBLISHING_SITES = ["FrancePornic", "MoroccoTensift", "AustraliaLitchfield"]
 SIZE = 240  # px: a small simulated scene
 CONF = {"poll_seconds": 10, "timeout_seconds": 3600}
-CAMPAIGN_DAGS = {"take5_sla_monitor", "take5_audit"}  # the DAGs over all sites, not a site's
+CAMPAIGN_DAGS = {"take5_sla_monitor", "take5_audit", "take5_reprocess"}  # the DAGs over all sites, not a site's
 BUILT = re.compile(r"built (\d+) site DAG\(s\) in [0-9.]+ s \(([0-9.]+) s CPU\)")
 
 

@@ -16,15 +16,15 @@ from take5_ops.audit.findings import Finding
 from take5_ops.distribution.access import public_base_url, public_urls
 from take5_ops.distribution.catalog import item_json, item_links
 from take5_ops.distribution.metalink import MetalinkError, item_files
-from take5_ops.distribution.publish import content_version, prune_products, update_collection
+from take5_ops.distribution.publish import content_version, current_versions, prune_products, update_collection
 from take5_ops.distribution.website import update_pages
 from take5_ops.errors import PublishError
 from take5_ops.l1a.intake import scan
 from take5_ops.l2a.status import PUBLISHED
-from take5_ops.naming import parse_product_name
+from take5_ops.naming import parse_product_name, product_stem
 from take5_ops.products.workspace import read_manifest
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.sla.published import first_publications
+from take5_ops.sla.published import by_product, first_publications, stem
 from take5_ops.storage import Buckets, Store, layout, read_json
 
 
@@ -100,7 +100,7 @@ def _item_findings(buckets: Buckets, site_id: str, expected: set[str], items: di
     """Items ↔ work products ↔ their files ↔ SLA records."""
     work = buckets.work
     found = [Finding("item-missing", site_id, name) for name in sorted(expected - set(items))]
-    first = first_publications(work, site_id)
+    first = by_product(first_publications(work, site_id))  # any version's: the SLA judges the first
     with tempfile.TemporaryDirectory(prefix="take5-audit-") as tmp:
         for name, doc in sorted(items.items()):
             product = _product(work, site_id, name)
@@ -112,7 +112,7 @@ def _item_findings(buckets: Buckets, site_id: str, expected: set[str], items: di
                                                                                        content_version(product)):
                 found.append(Finding("item-outdated", site_id, name))
             found += _asset_findings(buckets.dist, site_id, name, doc, Path(tmp))
-            if name not in first:
+            if stem(name) not in first:
                 found.append(Finding("sla-unrecorded", site_id, name))
     return found
 
@@ -121,11 +121,12 @@ def _bytes(dist: Store, key: str) -> bytes | None:
     return dist.get_bytes(key) if dist.exists(key) else None
 
 
-def _derived_findings(dist: Store, site: SiteConfig, items: dict) -> list[Finding]:
+def _derived_findings(dist: Store, site: SiteConfig, items: dict, old: set[str]) -> list[Finding]:
+    """Collection links, Metalinks, pages, orphan objects; ``old``: Item keys of old versions (found as such)."""
     site_id, found = site.site_id, []
     prefix = layout.site_prefix(site_id)
     links = {prefix + h[2:] for h in item_links(read_json(dist, layout.collection_key(site_id)) or {})
-             if h.startswith("./")}
+             if h.startswith("./")} - old
     keys = {layout.item_key(site_id, n) for n in items}
     found += [Finding("item-unlinked", site_id, k) for k in sorted(keys - links)]
     found += [Finding("link-to-missing-item", site_id, k) for k in sorted(links - keys)]
@@ -145,12 +146,23 @@ def _derived_findings(dist: Store, site: SiteConfig, items: dict) -> list[Findin
     return found
 
 
+def _old_versions(items: dict, expected: set[str]) -> set[str]:
+    """Items of a product that also has its current version published: the one the ledger or the L2A
+    status names, else the highest."""
+    current = current_versions(items)
+    current.update({product_stem(name): name for name in expected & set(items)})
+    return {name for name in items if product_stem(name) and current[product_stem(name)] != name}
+
+
 def audit_site(buckets: Buckets, site: SiteConfig) -> tuple[list[Finding], list[str]]:
     """The inconsistencies of one site, and its pending deliveries (waiting for a run: not inconsistencies)."""
     pending = [p.product_id for p in scan(buckets.l1a, buckets.work, site.site_id).pending]
     ledger = _ledger(buckets.work, site.site_id)
     items = _items(buckets.dist, site.site_id)
     found, expected = _record_findings(buckets.work, site.site_id, ledger)
+    old = _old_versions(items, expected)
+    found += [Finding("old-version", site.site_id, name) for name in sorted(old)]
+    items = {name: doc for name, doc in items.items() if name not in old}
     found += _item_findings(buckets, site.site_id, expected, items, pending)
-    found += _derived_findings(buckets.dist, site, items)
+    found += _derived_findings(buckets.dist, site, items, {layout.item_key(site.site_id, n) for n in old})
     return found, pending

@@ -33,6 +33,9 @@ KINDS: dict[str, tuple[str, str]] = {  # kind -> (what it means, the safe fix --
     "stale-page": ("a web page differs from the collection and Items", "re-derive the pages"),
     "orphan-version": ("an object under a product's folder that its Item does not name (an older version)",
                        "prune it (the Item's version stays)"),
+    "old-version": ("a product is published in an older processor version beside its current one "
+                    "(a reprocessing that did not finish)",
+                    "publish the current version if needed, then withdraw the old one (Item, files, links)"),
     "sla-unrecorded": ("a published product has no first-publication time for the SLA",
                        "record the time its Item was written"),
     "l2a-status-mismatch": ("the L2A status says a date is published, but its product is not in the work bucket",

@@ -1,7 +1,8 @@
 """The safe fixes of the audit's findings, through the chain's own code; idempotent.
 
 Nothing is deleted that cannot be rebuilt: a corrupt asset is replaced from the work bucket, an
-orphan version is pruned only behind the Item that stays, a lost product is made pending again
+orphan version is pruned only behind the Item that stays, an old processor version is withdrawn only
+behind the current one (the relink: ``pipeline.update_catalog``), a lost product is made pending again
 so that the next run rebuilds it. ``item-without-product`` has no fix.
 """
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 REPUBLISH = {"item-missing", "item-outdated", "asset-missing", "asset-corrupt"}
 RELINK = REPUBLISH | {"item-unlinked", "link-to-missing-item", "stale-collection", "stale-metalink", "stale-page",
-                      "orphan-version", "sla-unrecorded"}
+                      "orphan-version", "sla-unrecorded", "old-version"}
 
 
 def _product_name(site_id: str, finding: Finding) -> str:

@@ -19,23 +19,29 @@ def register(sub) -> None:
         "applies the safe fixes (idempotent; nothing is deleted that cannot be rebuilt). The result is "
         "kept in the work bucket for the dashboard.",
     )
-    p.add_argument("--site", action="append", metavar="SITE_ID", help="audit this site only (repeatable)")
+    p.add_argument("--repair", action="store_true", help="apply the safe fixes, then audit again")
+    add_chain_arguments(p, "audit")
+    p.set_defaults(func=run)
+
+
+def add_chain_arguments(p: argparse.ArgumentParser, verb: str) -> None:
+    """The sites (``--configs``, ``--site-config``, ``--site``) and the four buckets (S3, or the local
+    folders of ``take5 run-site``), as ``take5 audit`` and ``take5 reprocess-versions`` take them."""
+    p.add_argument("--site", action="append", metavar="SITE_ID", help=f"{verb} this site only (repeatable)")
     p.add_argument("--configs", type=Path, default=Path(os.environ.get("TAKE5_SITE_CONFIGS", "include/site_configs")),
                    help="folder of the site configurations (default: $TAKE5_SITE_CONFIGS, else include/site_configs)")
     p.add_argument("--site-config", type=Path, action="append", help="a site's YAML instead of --configs (repeatable)")
-    p.add_argument("--repair", action="store_true", help="apply the safe fixes, then audit again")
     p.add_argument("--endpoint", default=endpoint(), help=f"S3 endpoint URL (default: ${ENDPOINT_ENV}, else AWS)")
     for role in ROLES:
         p.add_argument(f"--{role}-bucket", default=bucket_name(role), help=f"default: $TAKE5_{role.upper()}_BUCKET")
     local = p.add_argument_group("local folders, as take5 run-site uses (instead of S3)")
     local.add_argument("--l1a", type=Path, help="deliveries: <SITE_ID>/<PRODUCT_ID>/...")
-    local.add_argument("--aux", type=Path, help="auxiliary data, as for run-site (not read by the audit)")
+    local.add_argument("--aux", type=Path, help="auxiliary data (DEMs), as for run-site")
     local.add_argument("--out", type=Path, help="distribution tree (catalog.json, ...)")
     local.add_argument("--work", type=Path, help="work folder (default: <OUT>.work)")
-    p.set_defaults(func=run)
 
 
-def _buckets(args: argparse.Namespace):
+def chain_buckets(args: argparse.Namespace):
     from take5_ops.commands.run_site import work_folder
     from take5_ops.storage import Buckets, S3Store
 
@@ -51,7 +57,7 @@ def _buckets(args: argparse.Namespace):
     return Buckets(**{role: S3Store(client, getattr(args, f"{role}_bucket")) for role in ROLES})
 
 
-def _sites(args: argparse.Namespace):
+def chosen_sites(args: argparse.Namespace):
     from take5_ops.siteconfig import load_site_config, load_site_configs
 
     if args.site_config:
@@ -69,7 +75,7 @@ def _sites(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from take5_ops.audit import run_audit
 
-    report = run_audit(_buckets(args), _sites(args), repair=args.repair)
+    report = run_audit(chain_buckets(args), chosen_sites(args), repair=args.repair)
     for line in report.repaired:
         print(f"repaired: {line}")
     for finding in report.findings:

@@ -23,7 +23,7 @@ from pystac.extensions.view import ViewExtension
 
 from take5_ops.distribution.metalink import MEDIA_TYPE as METALINK_MEDIA_TYPE
 from take5_ops.errors import CatalogError
-from take5_ops.naming import parse_product_name
+from take5_ops.naming import parse_product_name, product_version
 from take5_ops.products.product import REFLECTANCE_NODATA, REFLECTANCE_SCALE, Product
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import layout
@@ -42,6 +42,9 @@ MASK_ASSETS = ("SAT", "EDG", "CLM", "MG2")  # uint8 bit masks
 AOT_ASSET, AOT_SCALE = "AOT", 0.001  # L2A: int16 AOT550 x 1000, no-data -10000
 # Item property prefixes and the extension that defines them
 PROPERTY_EXTENSIONS = {"proj:": ProjectionExtension, "view:": ViewExtension, "eo:": EOExtension}
+# the processor version of every Item (``version``, ``processing:software``), extensions pystac does not model
+VERSION_EXTENSIONS = ("https://stac-extensions.github.io/processing/v1.1.0/schema.json",
+                      "https://stac-extensions.github.io/version/v1.1.0/schema.json")
 INTERNAL_PROPERTIES = frozenset({"geometry", "bbox", "take5:l1a_marker_etag"})
 PROVIDERS = (
     pystac.Provider("CNES", roles=[pystac.ProviderRole.LICENSOR, pystac.ProviderRole.PRODUCER],
@@ -82,6 +85,9 @@ def build_item(product: Product, asset_dir: str = "") -> pystac.Item:
         properties.setdefault("gsd", abs(float(props["proj:transform"][0])))
     properties.setdefault("take5:l1a_product_id", product.product_id)
     properties["take5:level"] = product.level
+    version = product_version(product.name)  # the processor's (naming.PROCESSOR_VERSIONS), not the content's
+    properties.update({"version": version, "processing:level": product.level,
+                       "processing:software": {f"take5-{product.level.lower()}": version}})
     acquired = product.acquired if product.acquired.tzinfo else product.acquired.replace(tzinfo=UTC)
     item = pystac.Item(product.name, props["geometry"], list(props["bbox"]), acquired, properties,
                        collection=product.site_id)
@@ -111,7 +117,7 @@ def build_item(product: Product, asset_dir: str = "") -> pystac.Item:
             RasterExtension.ext(asset, add_if_missing=True).bands = [
                 RasterBand.create(data_type=DataType.INT16, nodata=REFLECTANCE_NODATA, scale=AOT_SCALE, offset=0.0,
                                   spatial_resolution=properties.get("gsd"))]
-    item.stac_extensions.sort()
+    item.stac_extensions = sorted({*item.stac_extensions, *VERSION_EXTENSIONS})
     _links(item, [("root", "../../catalog.json", "SPOT5 Take5"),
                   ("parent", "../collection.json", product.site_id),
                   ("collection", "../collection.json", product.site_id)])

@@ -31,7 +31,7 @@ from take5_ops.distribution.catalog import (
 from take5_ops.distribution.metalink import MEDIA_TYPE as METALINK_MEDIA_TYPE
 from take5_ops.distribution.metalink import MetalinkError, build_metalink, item_files
 from take5_ops.errors import PublishError
-from take5_ops.naming import is_site_id
+from take5_ops.naming import is_site_id, product_stem, product_version, version_key
 from take5_ops.products.product import MANIFEST, Product
 from take5_ops.products.workspace import read_manifest
 from take5_ops.siteconfig import SiteConfig
@@ -133,6 +133,46 @@ def prune_products(dist: Store, site_id: str, names: Iterable[str]) -> list[str]
                 removed.append(info.key)
     if removed:
         log.info("%s: %d object(s) of older versions removed", site_id, len(removed))
+    return removed
+
+
+def published_names(dist: Store, site_id: str) -> list[str]:
+    """Names of the site's products that have an Item in the distribution bucket."""
+    names = (layout.item_name_of(site_id, i.key) for i in dist.list(layout.site_prefix(site_id)))
+    return [n for n in names if n]
+
+
+def current_versions(names: Iterable[str]) -> dict[str, str]:
+    """The highest version among ``names`` of each product: product stem -> name."""
+    current: dict[str, str] = {}
+    for name in names:
+        stem = product_stem(name)
+        if stem and (stem not in current or version_key(product_version(name)) >
+                     version_key(product_version(current[stem]))):
+            current[stem] = name
+    return current
+
+
+def older_versions(dist: Store, site_id: str, names: Iterable[str]) -> list[str]:
+    """Products published under another version than the one of ``names`` (the current ones: of two
+    versions of one product in ``names``, the higher): what the publication of ``names`` supersedes."""
+    current = current_versions(names)
+    if not current:
+        return []
+    return sorted(n for n in published_names(dist, site_id)
+                  if product_stem(n) in current and n != current[product_stem(n)])
+
+
+def remove_published(dist: Store, site_id: str, name: str) -> list[str]:
+    """Delete a product's Item, then its files (once nothing links it any more); the removed keys."""
+    key = layout.item_key(site_id, name)
+    removed = []
+    if dist.exists(key):
+        dist.delete(key)
+        removed.append(key)
+    for info in list(dist.list(layout.published_prefix(site_id, name))):
+        dist.delete(info.key)
+        removed.append(info.key)
     return removed
 
 
@@ -254,13 +294,7 @@ def unpublish_product(dist: Store, site: SiteConfig, name: str, url_for: Callabl
     update_collection(dist, site, [], url_for, withdrawn=[key])
     update_root_catalog(dist)
     update_pages(dist, site_id)
-    removed = []
-    if dist.exists(key):
-        dist.delete(key)
-        removed.append(key)
-    for info in list(dist.list(layout.published_prefix(site_id, name))):
-        dist.delete(info.key)
-        removed.append(info.key)
+    removed = remove_published(dist, site_id, name)
     log.info("unpublished %s: %s, %d object(s) removed", name, "unlinked" if linked else "was not linked",
              len(removed))
     return {"name": name, "unlinked": linked, "removed": removed}

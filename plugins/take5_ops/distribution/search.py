@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from take5_ops.distribution.catalog import LEVELS, child_sites, item_links
-from take5_ops.naming import parse_product_name
+from take5_ops.naming import parse_product_name, product_stem
 from take5_ops.storage import Store, layout, read_json
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,11 @@ def _cloud_cover(dist: Store, site_id: str, item: dict, hrefs: set[str]) -> floa
         return None
     if level != "L1C":
         return None
-    l2a = pid.product_name("L2A")
-    if f"./{l2a}/{l2a}.json" not in hrefs:
+    stem = product_stem(pid.product_name("L2A"))  # its L2A, whatever the L2A processor version
+    linked = [h.split("/")[1] for h in hrefs if h.count("/") == 2 and product_stem(h.split("/")[1]) == stem]
+    if not linked:
         return None
+    l2a = linked[0]
     sibling = read_json(dist, layout.item_key(site_id, l2a)) or {}
     value = (sibling.get("properties") or {}).get("eo:cloud_cover")
     return None if value is None else float(value)

@@ -14,7 +14,7 @@ import rasterio
 import take5_ops
 from take5_ops.l1a.metadata import BANDS, L1AMetadata
 from take5_ops.l1c.radiometry import BandCalibration, earth_sun_distance
-from take5_ops.naming import ProductId
+from take5_ops.naming import ProductId, product_version
 from take5_ops.products.product import REFLECTANCE_NODATA, REFLECTANCE_SCALE
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.times import format_time
@@ -81,6 +81,7 @@ def product_metadata(
         "quicklook": {"file": files["QKL"], "channels": ["XS3", "XS2", "XS1"]},
         "statistics": stats,
         "processing": {"software": "take5_ops", "version": take5_ops.__version__,
+                       "processor": "take5 L1C", "processor_version": product_version(name),
                        "gdal_version": rasterio.__gdal_version__, **processing},
     }
 

@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from take5_ops.distribution.catalog import MULTIHASH_SHA256
+from take5_ops.distribution.publish import current_versions
 from take5_ops.errors import PublishError
 from take5_ops.l2a import series
 from take5_ops.l2a.status import PUBLISHED, SKIPPED, TOO_CLOUDY, WAITING, write_status
@@ -97,7 +98,10 @@ def l1c_products(work: Store, site_id: str) -> dict[str, tuple[datetime, str]]:
             head = work.head(info.key)  # the content's SHA-256 (a listing may not carry it)
             if head is not None:
                 out[name] = (pid.acquired, head.sha256 or head.etag)
-    return out
+    # two versions of one L1C (a reprocessing between its publication and the withdrawal of the
+    # old one): the series uses the newer
+    current = set(current_versions(out).values())
+    return {name: found for name, found in out.items() if name in current}
 
 
 def parameters(site: SiteConfig, dem_etag: str) -> dict:
@@ -280,7 +284,7 @@ def _status(site: SiteConfig, segs: list[series.Segment], walk: Walk) -> dict:
                                       "reason": seg.describe(), "cloud_cover": None}
     for rec in walk.records.values():
         if rec.phase == series.FORWARD:
-            dates[rec.acquired[:10]] = {"outcome": rec.outcome, "name": _l2a_name(rec.l1c),
+            dates[rec.acquired[:10]] = {"outcome": rec.outcome, "name": rec.product or _l2a_name(rec.l1c),
                                         "reason": rec.reason, "cloud_cover": rec.result.get("cloud_cover")}
     last = segs[-1] if segs else None
     return {"site_id": site.site_id, "gate": "open" if is_open else "closed", "message": message,

@@ -22,6 +22,7 @@ from take5_ops.l1c.metadata import (
     dump_metadata,
 )
 from take5_ops.l2a.inputs import BANDS, L1CInput
+from take5_ops.naming import product_version
 from take5_ops.products import cog
 from take5_ops.products.product import Product, ProductFile
 from take5_ops.products.quicklook import write_quicklook
@@ -120,5 +121,6 @@ def metadata(name: str, l1c: L1CInput, site: SiteConfig, files: dict, aot: dict,
         "quicklook": {"file": files["QKL"], "channels": ["XS3", "XS2", "XS1"]},
         "statistics": stats,
         "processing": {"software": "take5_ops", "version": take5_ops.__version__,
+                       "processor": "take5 L2A", "processor_version": product_version(name),
                        "gdal_version": rasterio.__gdal_version__},
     }

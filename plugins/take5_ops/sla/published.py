@@ -4,14 +4,19 @@
 :func:`take5_ops.pipeline.update_catalog` after each publication; a time once recorded is kept,
 so a redelivery that republishes a product later does not make it *delivered late*. A missing or
 corrupt document is logged and read as empty: the ledger and the Items then give the times.
+
+A product is one across its versions (``naming.product_stem``): a reprocessed product (a new version,
+a new name) keeps the time of its first version's publication, and the SLA goes on judging that.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
+from take5_ops.naming import product_stem
 from take5_ops.storage import Store, layout, put_if_changed, read_json
 from take5_ops.times import format_time, parse_time
 
@@ -37,12 +42,28 @@ def first_publications(work: Store, site_id: str) -> dict[str, datetime]:
     return times
 
 
+def stem(name: str) -> str:
+    """What every version of a product shares (the name itself when it is not a product name)."""
+    return product_stem(name) or name
+
+
+def by_product(times: Mapping[str, datetime]) -> dict[str, datetime]:
+    """Times by product name -> the earliest by product, whatever its version (:func:`stem`)."""
+    earliest: dict[str, datetime] = {}
+    for name, t in times.items():
+        key = stem(name)
+        earliest[key] = min(t, earliest.get(key, t))
+    return earliest
+
+
 def record_first_publications(work: Store, site_id: str, names: list[str], now: datetime) -> list[str]:
-    """Record ``now`` as the first publication of each of ``names`` not recorded yet; the names added."""
+    """Record ``now`` as the first publication of each of ``names`` whose product (any version) is not
+    recorded yet; the names added."""
     if now.tzinfo is None:
         raise ValueError("now must carry its time zone")
     known = first_publications(work, site_id)
-    added = sorted(set(names) - set(known))
+    stems = {stem(n) for n in known}
+    added = sorted({n for n in names if stem(n) not in stems})
     if added:
         stamp = format_time(now)
         doc = {"site_id": site_id,

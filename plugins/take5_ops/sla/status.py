@@ -7,7 +7,8 @@ acquisition time of its ``PRODUCT_ID``. A product level is published at the
 earliest of: the ledger's ``recorded_at`` when its status is ``published``
 (L1C), the ``LastModified`` of its STAC Item in the distribution bucket
 (any level), and the time given in ``published`` (any level, by product
-name: what the L2A chain reports). See docs/sla.md.
+name: what the L2A chain reports), whatever the version of the product (``sla.published.stem``: a
+reprocessed product keeps its first publication). See docs/sla.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from take5_ops.naming import ProductId, is_site_id, match_product_id, parse_product_id
 from take5_ops.siteconfig import SiteConfig
-from take5_ops.sla.published import first_publications
+from take5_ops.sla.published import by_product, first_publications, stem
 from take5_ops.sla.rules import (
     CAMPAIGN_END,
     LEVELS,
@@ -155,20 +156,21 @@ def site_status(site: SiteConfig, l1a: Store, work: Store, dist: Store, now: dat
     if not is_site_id(site_id):
         raise ValueError(f"{site_id!r} is not a SITE_ID")
     pids = _product_ids(l1a, work, site_id)
-    items = _item_times(dist, site_id)
-    extra = dict(published or {})
-    first = first_publications(work, site_id)
-    not_due = _too_cloudy(work, site_id)
+    items = by_product(_item_times(dist, site_id))
+    extra = by_product(published or {})
+    first = by_product(first_publications(work, site_id))
+    not_due = {stem(n) for n in _too_cloudy(work, site_id) if n}
     starts = l2a_series_starts([p.acquired for p in pids.values()], site.l2a.max_gap_days)
     result = SiteStatus(site, now)
     for product_id, pid in pids.items():
         ledger_time = _ledger_published(work, site_id, product_id)
         for level in LEVELS:
             name = pid.product_name(level)
-            if name in not_due:
+            key = stem(name)
+            if key in not_due:
                 continue
-            times = [t for t in (first.get(name), ledger_time if level == "L1C" else None, items.get(name),
-                                 extra.get(name)) if t]
+            times = [t for t in (first.get(key), ledger_time if level == "L1C" else None, items.get(key),
+                                 extra.get(key)) if t]
             when = min(times) if times else None
             limit = deadline(site, level, pid.acquired, starts)
             result.products.append(ProductLevel(product_id, level, name, pid.acquired, limit, when,

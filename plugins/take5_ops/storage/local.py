@@ -118,7 +118,15 @@ class LocalStore(Store):
         return super().copy_from(src, key, dst_key)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        for folder in path.parents:  # no empty folder left behind (as in a bucket, no "folder" without keys)
+            if folder == self.root or not folder.is_relative_to(self.root):
+                break
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
 
     def href(self, key: str) -> str:
         if key.endswith("/"):  # a prefix: the folder

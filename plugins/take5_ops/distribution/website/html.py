@@ -131,8 +131,10 @@ def _size(n: int) -> str:
 
 
 def product_row(href: str, item: dict, cloud: float | None) -> str:
-    """One ``<tr>`` of the site page: date, level, cloud cover, quicklook, files, Item and metadata links."""
+    """One ``<tr>`` of the site page: date, level, processor version, cloud cover, quicklook, files, Item and
+    metadata links."""
     props = item["properties"]
+    version = str(props.get("version", ""))
     when = datetime.fromisoformat(str(props["datetime"]))
     level = str(props.get("take5:level", ""))
     base = href.rsplit("/", 1)[0]  # ./<NAME>
@@ -151,6 +153,7 @@ def product_row(href: str, item: dict, cloud: float | None) -> str:
     return (f'<tr data-level="{escape(level)}" data-date="{when:%Y-%m-%d}" '
             f'data-cloud="{"" if cloud is None else f"{cloud:g}"}">'
             f'<td>{when:%Y-%m-%d %H:%M} UTC</td><td class="level-{escape(level)}">{escape(level)}</td>'
+            f'<td class="version">{escape(version)}</td>'
             f'<td class="num">{cloud_text}</td><td>{img}</td>'
             f'<td class="files">{"".join(links)}</td>'
             f'<td><a class="item" href="{_href(href.removeprefix("./"))}">STAC Item</a></td></tr>')
@@ -180,13 +183,14 @@ def site_page(site_id: str, collection: dict, items: dict[str, dict]) -> str:
 </form>
 <p id="count" class="count">{len(rows)} products</p>
 <table id="products">
-<thead><tr><th>Acquired</th><th>Level</th><th class="num">Cloud cover</th><th>Quicklook</th><th>Files</th>
+<thead><tr><th>Acquired</th><th>Level</th><th title="processor version">Version</th><th class="num">Cloud cover</th><th>Quicklook</th><th>Files</th>
 <th>Metadata</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
 </table>
 <p class="count">Cloud cover: the L2A cloud mask's; an L1C shows the one of its L2A when published.
+Version: the processor's (a reprocessed product replaces the older version).
 A product whose cloud cover is unknown is hidden by a cloud cover filter. Metalinks download and verify
 every file, e.g. <code>aria2c --metalink-file={escape(site_id)}_L1C.meta4</code>.</p>"""
     counts = ", ".join(f"{n} {level}" for level, n in summary.counts.items())
