@@ -18,10 +18,11 @@ PRODUCT_ID_RE = re.compile(
     r"SPOT5-HRG(?P<instrument>[12])-XS_(?P<date>\d{8})-(?P<time>\d{6})_L1A_(?P<site>[A-Za-z][A-Za-z0-9]{2,39})"
 )
 PRODUCT_NAME_RE = re.compile(
-    r"SPOT5-HRG(?P<instrument>[12])-XS_(?P<date>\d{8})-(?P<time>\d{6})-000_(?P<level>L1C|L2A)_"
+    r"SPOT5-HRG(?P<instrument>[12])-XS_(?P<date>\d{8})-(?P<time>\d{6})-000_(?P<level>L1A|L1C|L2A)_"
     r"(?P<site>[A-Za-z][A-Za-z0-9]{2,39})_D_V(?P<major>\d+)-(?P<minor>\d+)"
 )
 PRODUCT_VERSION = "V1-0"
+LEVELS = ("L1A", "L1C", "L2A")  # product levels: the delivery as published, TOA and surface reflectance
 
 
 @dataclass(frozen=True, order=True)
@@ -37,8 +38,8 @@ class ProductId:
         return f"SPOT5-HRG{self.instrument}-XS_{stamp}_L1A_{self.site_id}"
 
     def product_name(self, level: str) -> str:
-        """MUSCATE-style name of the product of ``level`` (``L1C`` or ``L2A``)."""
-        if level not in ("L1C", "L2A"):
+        """MUSCATE-style name of the product of ``level`` (one of :data:`LEVELS`)."""
+        if level not in LEVELS:
             raise ValueError(f"unknown product level {level!r}")
         stamp = self.acquired.strftime("%Y%m%d-%H%M%S")
         return f"SPOT5-HRG{self.instrument}-XS_{stamp}-000_{level}_{self.site_id}_D_{PRODUCT_VERSION}"

@@ -5,7 +5,7 @@ that an Airflow task passes its result to the next through XCom. Every step
 is idempotent: state lives in the stores, and a rerun finds what is already
 right and leaves it alone.
 
-    intake -> run_l1c (per accepted delivery) -> publish (per product)
+    intake -> run_l1a, run_l1c (per accepted delivery) -> publish (per product)
            -> run_l2a (the site's series, in date order) -> publish (per L2A product) -> update_catalog
 """
 
@@ -111,6 +111,38 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
     return {"product": product.to_dict(), "accepted": accepted}
 
 
+@_local_rasters
+def run_l1a(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
+    """Package one accepted delivery as its L1A product (:mod:`take5_ops.l1c.l1a_product`) in the work bucket.
+
+    Skipped when the work bucket already holds the L1A of this very delivery. Returns
+    ``{"product": Product.to_dict(), "accepted": None}`` for :func:`publish` (the ledger follows the L1C).
+    """
+    from take5_ops.l1c.l1a_product import make_l1a_product
+
+    acc = l1a_intake.Accepted.from_dict(accepted)
+    if acc.site_id != site.site_id:
+        raise ValueError(f"delivery {acc.product_id} is not of site {site.site_id}")
+    name = parse_product_id(acc.product_id).product_name("L1A")
+    product = processed_product(buckets.work, site.site_id, name, acc.marker_etag)
+    if product is not None:
+        log.info("L1A %s already in %s for this delivery, skipped", name, buckets.work.url)
+        return {"product": product.to_dict(), "accepted": None}
+    with tempfile.TemporaryDirectory(prefix="take5-l1a-") as tmp:
+        tmp = Path(tmp)
+        l1a_dir = l1a_intake.fetch(buckets.l1a, acc, tmp / acc.product_id)
+        product = make_l1a_product(l1a_dir, site, tmp / "out", delivered_at=acc.delivered_at)
+        product.properties[MARKER_ETAG] = acc.marker_etag
+        product.write_manifest(tmp / "out" / name)
+        upload_product(buckets.work, product, tmp / "out" / name)
+    return {"product": product.to_dict(), "accepted": None}
+
+
+def publish_l1a(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
+    """The L1A product of one accepted delivery, made (:func:`run_l1a`) and published (:func:`publish`)."""
+    return publish(buckets, site, run_l1a(buckets, site, accepted))
+
+
 def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
     """Copy one processed product's assets to the distribution bucket, verify them, write its Item.
 
@@ -190,7 +222,7 @@ def _reject(buckets: Buckets, accepted: dict, reason: str) -> None:
 
 
 def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = None) -> dict:
-    """The whole chain for one site without Airflow: intake, then L1C and publication per
+    """The whole chain for one site without Airflow: intake, then L1A, L1C and their publication per
     delivery, then the L2A series and its publications, then the catalog and the ledger.
 
     A delivery whose L1C or publication fails is recorded as rejected with the
@@ -204,6 +236,11 @@ def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = 
     bar = progress(len(accepted), f"{site.site_id} L1C") if show else contextlib.nullcontext()
     with bar:
         for acc in sorted(accepted, key=lambda a: a["product_id"]):
+            try:
+                published.append(publish_l1a(buckets, site, acc))
+            except Exception as exc:  # the L1C below judges the delivery; the L1A is retried next run
+                log.exception("%s: L1A not published", acc["product_id"])
+                failed[f"{acc['product_id']} L1A"] = f"L1A not published: {type(exc).__name__}: {exc}"
             try:
                 published.append(publish(buckets, site, run_l1c(buckets, site, acc)))
             except StoreError as exc:

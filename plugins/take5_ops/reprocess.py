@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from take5_ops.naming import parse_product_id
+from take5_ops.naming import LEVELS, parse_product_id
 from take5_ops.storage import Store, layout, read_json
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def forget(work: Store, site_id: str, product_ids: list[str] | None = None) -> l
         raise KeyError(f"not in the ledger of {site_id}: {', '.join(missing)}")
     for product_id in chosen:
         pid = parse_product_id(product_id)
-        for level in ("L1C", "L2A"):
+        for level in LEVELS:
             for info in list(work.list(layout.product_prefix(site_id, pid.product_name(level)))):
                 work.delete(info.key)
         work.delete(layout.ledger_key(site_id, product_id))

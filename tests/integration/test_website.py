@@ -6,13 +6,12 @@ public URLs (``GET /<bucket>/<key>``, as a user would). Checked: the pages
 load, the filters show exactly what ``take5 search`` selects with the same
 filters, every link and image resolves (HTTP 200, anonymously), no console
 error; a withdrawn product leaves the page, the collection and the Metalink.
-``TAKE5_SCREENSHOTS=1`` also writes docs/img/website-root.png and website-site.png.
+The map, the search box and the cart: tests/integration/test_website_cart.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +20,6 @@ import pytest
 from playwright.sync_api import expect
 
 from helpers.fake_products import site_config
-from helpers.paths import ROOT
 from helpers.published import publish_all
 from helpers.stac_validation import validate_tree
 from take5_ops.cli import main
@@ -34,7 +32,6 @@ SITE = "FrancePornic"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DOCS_IMG = ROOT / "docs" / "img"
 SPECS = [(datetime(2015, 4, 13, 10), "L1C", None, 1000), (datetime(2015, 4, 18, 10), "L1C", None, 1100),
          (datetime(2015, 4, 18, 10), "L2A", 12.5, 1200), (datetime(2015, 4, 23, 10), "L1C", None, 1300),
          (datetime(2015, 4, 23, 10), "L2A", 61.0, 1400)]
@@ -114,14 +111,14 @@ def test_root_page_lists_the_site_and_links_resolve(browser, site_published, s3_
     base = f"{s3_endpoint}/{buckets.dist.bucket}/"
     root = Page(browser, base + "index.html")
     row = root.page.locator(f'#sites tr[data-site="{SITE}"] td').all_inner_texts()
-    assert row == ["Pornic", "France", "3", "2", "2015-04-23"]
-    assert root.page.locator("svg.map circle").count() == 1
+    assert row[:6] == ["Pornic", "France", "0", "3", "2", "2015-04-23"]  # L1A, L1C, L2A
+    expect(root.page.locator("#map")).to_have_attribute("data-ready", "1")
+    assert root.page.locator("#map path.site-marker").count() == 1
     links = root.links()
     assert base + f"{SITE}/index.html" in links and base + "catalog.json" in links
     resolve_all(links)
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        root.page.screenshot(path=str(DOCS_IMG / "website-root.png"))
-    root.page.locator("svg.map a").first.click()  # the map point opens the site page
+    root.page.locator("#map path.site-marker").click()  # the map's site opens a popup linking its page
+    root.page.locator(".leaflet-popup a", has_text="Pornic").click()
     root.page.wait_for_url(base + f"{SITE}/index.html")
     assert root.page.locator("#products tbody tr").count() == len(SPECS)
     assert root.errors == []
@@ -153,8 +150,6 @@ def test_site_page_filters_select_what_search_selects(browser, site_published, s
     page.click("button[type=reset]")  # the reset shows every row again (applied right after the reset event)
     expect(page.locator("#count")).to_have_text("5 of 5 products shown")
     assert len(view.visible_rows()) == 5
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        page.screenshot(path=str(DOCS_IMG / "website-site.png"), full_page=True)
 
     links = view.links()
     bodies = resolve_all(links)
@@ -192,7 +187,7 @@ def test_withdrawn_product_leaves_every_listing(browser, site_published, s3_endp
     assert len(view.visible_rows()) == 4 and gone.name not in view.page.content()
     resolve_all(view.links())
     root = Page(browser, f"{s3_endpoint}/{dist.bucket}/index.html")
-    assert root.page.locator(f'#sites tr[data-site="{SITE}"] td').all_inner_texts()[2:4] == ["3", "1"]
+    assert root.page.locator(f'#sites tr[data-site="{SITE}"] td').all_inner_texts()[2:5] == ["0", "3", "1"]
     assert view.errors == [] and root.errors == []
 
     # a later run does not bring it back (the L2A chain would offer it again: its Item is missing)
@@ -208,6 +203,7 @@ def test_withdrawn_product_leaves_every_listing(browser, site_published, s3_endp
 def test_pages_are_deterministic(site_published):
     buckets, _, _, _ = site_published
 
-    before = {k: buckets.dist.get_bytes(k) for k in ("index.html", f"{SITE}/index.html", "assets/take5.js")}
+    before = {k: buckets.dist.get_bytes(k) for k in ("index.html", "sites.json", f"{SITE}/index.html",
+                                                       f"{SITE}/products.json", "assets/take5.js", "config.json")}
     assert update_pages(buckets.dist, SITE) == {"written": []}
     assert {k: buckets.dist.get_bytes(k) for k in before} == before

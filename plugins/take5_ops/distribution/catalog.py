@@ -29,7 +29,6 @@ from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import layout
 
 CATALOG_ID = "take5"
-LEVELS = ("L1C", "L2A")  # product levels, each with its Metalink per site
 MULTIHASH_SHA256 = "1220"  # multihash prefix: sha2-256, 32 bytes
 # band: (common name, centre wavelength µm, full width µm), contract section 4
 SPECTRAL_BANDS = {
@@ -42,6 +41,7 @@ MASK_ASSETS = ("SAT", "EDG", "CLM", "MG2")  # uint8 bit masks
 AOT_ASSET, AOT_SCALE = "AOT", 0.001  # L2A: int16 AOT550 x 1000, no-data -10000
 # Item property prefixes and the extension that defines them
 PROPERTY_EXTENSIONS = {"proj:": ProjectionExtension, "view:": ViewExtension, "eo:": EOExtension}
+PROCESSING_EXTENSION = "https://stac-extensions.github.io/processing/v1.1.0/schema.json"  # processing:level
 INTERNAL_PROPERTIES = frozenset({"geometry", "bbox", "take5:l1a_marker_etag"})
 PROVIDERS = (
     pystac.Provider("CNES", roles=[pystac.ProviderRole.LICENSOR, pystac.ProviderRole.PRODUCER],
@@ -82,6 +82,7 @@ def build_item(product: Product, asset_dir: str = "") -> pystac.Item:
         properties.setdefault("gsd", abs(float(props["proj:transform"][0])))
     properties.setdefault("take5:l1a_product_id", product.product_id)
     properties["take5:level"] = product.level
+    properties["processing:level"] = product.level
     acquired = product.acquired if product.acquired.tzinfo else product.acquired.replace(tzinfo=UTC)
     item = pystac.Item(product.name, props["geometry"], list(props["bbox"]), acquired, properties,
                        collection=product.site_id)
@@ -111,6 +112,7 @@ def build_item(product: Product, asset_dir: str = "") -> pystac.Item:
             RasterExtension.ext(asset, add_if_missing=True).bands = [
                 RasterBand.create(data_type=DataType.INT16, nodata=REFLECTANCE_NODATA, scale=AOT_SCALE, offset=0.0,
                                   spatial_resolution=properties.get("gsd"))]
+    item.stac_extensions.append(PROCESSING_EXTENSION)
     item.stac_extensions.sort()
     _links(item, [("root", "../../catalog.json", "SPOT5 Take5"),
                   ("parent", "../collection.json", product.site_id),
@@ -150,7 +152,8 @@ def build_collection(site: SiteConfig, items: dict[str, dict], metalinks: tuple[
         id=site.site_id,
         title=f"SPOT5 Take5 {site.name} ({site.country})",
         description=site.description or f"SPOT5 Take5 products of the site {site.name}, {site.country}: "
-        "orthorectified top-of-atmosphere (L1C) and surface (L2A) reflectance, every 5 days in 2015.",
+        "the images as delivered (L1A), orthorectified top-of-atmosphere (L1C) and surface (L2A) reflectance, "
+        "every 5 days in 2015.",
         extent=pystac.Extent(pystac.SpatialExtent([bbox]), pystac.TemporalExtent([[times[0], times[-1]]])),
         license=LICENSE,
         providers=list(PROVIDERS),
@@ -181,7 +184,7 @@ def item_links(collection: dict) -> list[str]:
 def catalog_json(site_ids: list[str]) -> bytes:
     """The root catalog: one child link per site collection."""
     catalog = pystac.Catalog(CATALOG_ID, "SPOT5 Take5 (2015): 150 sites imaged every 5 days, "
-                             "Level 1C and Level 2A products.", title="SPOT5 Take5")
+                             "Level 1A, 1C and 2A products.", title="SPOT5 Take5")
     _links(catalog, [("root", "./catalog.json", "SPOT5 Take5")])
     _links(catalog, [("child", f"./{layout.collection_key(s)}", s) for s in sorted(set(site_ids))])
     return to_json(catalog.to_dict(include_self_link=False, transform_hrefs=False))
