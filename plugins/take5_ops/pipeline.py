@@ -5,7 +5,7 @@ that an Airflow task passes its result to the next through XCom. Every step
 is idempotent: state lives in the stores, and a rerun finds what is already
 right and leaves it alone.
 
-    intake -> run_l1a, run_l1c (per accepted delivery) -> publish (per product)
+    intake -> run_l1c, then run_l1a (per accepted delivery) -> publish (per product)
            -> run_l2a (the site's series, in date order) -> publish (per L2A product) -> update_catalog
 """
 
@@ -138,8 +138,16 @@ def run_l1a(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
     return {"product": product.to_dict(), "accepted": None}
 
 
-def publish_l1a(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
-    """The L1A product of one accepted delivery, made (:func:`run_l1a`) and published (:func:`publish`)."""
+def publish_l1a(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict | None:
+    """The L1A product of one accepted delivery, made (:func:`run_l1a`) and published (:func:`publish`).
+
+    Runs after the delivery's L1C: ``None`` (nothing published) when the L1C rejected this very
+    delivery (unreadable imagery is not distributed).
+    """
+    entry = l1a_intake.ledger_entry(buckets.work, site.site_id, accepted["product_id"]) or {}
+    if entry.get("status") == "rejected" and entry.get("marker_etag") == accepted["marker_etag"]:
+        log.warning("%s rejected (%s): no L1A published", accepted["product_id"], entry.get("reason"))
+        return None
     return publish(buckets, site, run_l1a(buckets, site, accepted))
 
 
@@ -222,8 +230,8 @@ def _reject(buckets: Buckets, accepted: dict, reason: str) -> None:
 
 
 def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = None) -> dict:
-    """The whole chain for one site without Airflow: intake, then L1A, L1C and their publication per
-    delivery, then the L2A series and its publications, then the catalog and the ledger.
+    """The whole chain for one site without Airflow: intake, then L1C and L1A and their publication per
+    delivery (no L1A for a delivery whose L1C failed), then the L2A series and its publications, then the catalog and the ledger.
 
     A delivery whose L1C or publication fails is recorded as rejected with the
     reason and quarantined (a store failure leaves it pending instead); the
@@ -237,11 +245,6 @@ def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = 
     with bar:
         for acc in sorted(accepted, key=lambda a: a["product_id"]):
             try:
-                published.append(publish_l1a(buckets, site, acc))
-            except Exception as exc:  # the L1C below judges the delivery; the L1A is retried next run
-                log.exception("%s: L1A not published", acc["product_id"])
-                failed[f"{acc['product_id']} L1A"] = f"L1A not published: {type(exc).__name__}: {exc}"
-            try:
                 published.append(publish(buckets, site, run_l1c(buckets, site, acc)))
             except StoreError as exc:
                 log.error("%s left pending: %s", acc["product_id"], exc)
@@ -254,6 +257,12 @@ def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = 
                 reason = f"processing failed: {type(exc).__name__}: {exc}"
                 _reject(buckets, acc, reason)
                 failed[acc["product_id"]] = reason
+            if acc["product_id"] not in failed:  # the L1A of a delivery the L1C accepted
+                try:
+                    published.append(publish_l1a(buckets, site, acc))
+                except Exception as exc:  # its L1C is published; the L1A is retried with the next delivery
+                    log.exception("%s: L1A not published", acc["product_id"])
+                    failed[f"{acc['product_id']} L1A"] = f"L1A not published: {type(exc).__name__}: {exc}"
             if show:
                 bar.advance(acc["product_id"])
     try:

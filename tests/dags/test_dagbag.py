@@ -71,7 +71,8 @@ def test_dag_shape(bag, sites):
         assert type(t["l2a_gate"]).__name__ == "_BranchPythonDecoratedOperator"
         assert t["l2a"].upstream_task_ids == {"l2a_gate"} and not t["l2a"].is_mapped
         assert t["publish_l2a"].upstream_task_ids == {"l2a"} and t["publish_l2a"].is_mapped
-        assert t["l1a"].upstream_task_ids == {"validate_deliveries"} and t["l1a"].is_mapped
+        assert t["l1a"].upstream_task_ids == {"validate_deliveries", "publish"} and t["l1a"].is_mapped
+        assert t["l1a"].trigger_rule == "all_done"
         assert t["update_catalog"].upstream_task_ids == {"l1a", "publish", "publish_l2a", "validate_deliveries"}
         assert t["update_catalog"].trigger_rule == "all_done"
         assert t["sla_check"].upstream_task_ids == {"update_catalog"} and t["sla_check"].is_teardown

@@ -12,13 +12,13 @@ The map, the search box and the cart: tests/integration/test_website_cart.py.
 from __future__ import annotations
 
 import hashlib
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from helpers.browser import CHROMIUM, Page, chromium, resolve_all
 from helpers.fake_products import site_config
 from helpers.published import publish_all
 from helpers.stac_validation import validate_tree
@@ -29,9 +29,6 @@ from take5_ops.distribution.website import update_pages
 from take5_ops.storage import Buckets, layout
 
 SITE = "FrancePornic"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SPECS = [(datetime(2015, 4, 13, 10), "L1C", None, 1000), (datetime(2015, 4, 18, 10), "L1C", None, 1100),
          (datetime(2015, 4, 18, 10), "L2A", 12.5, 1200), (datetime(2015, 4, 23, 10), "L1C", None, 1300),
          (datetime(2015, 4, 23, 10), "L2A", 61.0, 1400)]
@@ -40,14 +37,8 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chro
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-            args=FLAGS, viewport={"width": 1100, "height": 760})
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture
@@ -58,47 +49,6 @@ def site_published(s3_buckets, tmp_path, monkeypatch):
     products, summary = publish_all(buckets, site, tmp_path / "src", SPECS)
     set_public_read(buckets.dist)
     return buckets, site, products, summary
-
-
-class Page:
-    """A page opened in chromium, with every console error, page error and failed response recorded."""
-
-    def __init__(self, context, url: str):
-        self.errors: list[str] = []
-        self.page = context.new_page()
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status} {r.url}"))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
-        response = self.page.goto(url, wait_until="load")
-        assert response is not None and response.status == 200, url
-        assert response.headers["content-type"].startswith("text/html")
-
-    def links(self) -> list[str]:
-        """Absolute URLs of every a/link/script/img reference of the page (SVG links included)."""
-        return self.page.evaluate("""() => {
-            const out = [];
-            for (const el of document.querySelectorAll('a[href], link[href], script[src], img[src]')) {
-                const ref = el.getAttribute('href') || el.getAttribute('src');
-                if (ref && !ref.startsWith('data:')) out.push(new URL(ref, document.baseURI).href);
-            }
-            return out;
-        }""")
-
-    def visible_rows(self) -> list[str]:
-        return self.page.eval_on_selector_all("#products tbody tr:not([hidden])",
-                                              "rows => rows.map(r => r.querySelector('a.item')"
-                                              ".getAttribute('href'))")
-
-
-def resolve_all(urls: list[str]) -> dict[str, bytes]:
-    """GET every URL anonymously; each must answer 200."""
-    bodies = {}
-    for url in sorted(set(urls)):
-        with urllib.request.urlopen(url.split("#")[0], timeout=30) as r:
-            assert r.status == 200, url
-            bodies[url] = r.read()
-    return bodies
 
 
 def names(found) -> list[str]:

@@ -138,9 +138,11 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
             return task(tasks.publish, task_id="publish", map_index_template=tasks.MAP_INDEX_TEMPLATE)(site=conf, product=product)
 
         published = products.expand(delivery=accepted)
-        # L1A: each accepted delivery published as it came (imagery, metadata, preview), beside its L1C
-        published_l1a = task(tasks.l1a, task_id="l1a", map_index_template=tasks.MAP_INDEX_TEMPLATE
-                             ).partial(site=conf).expand(accepted=accepted)
+        # L1A: each accepted delivery published as it came (imagery, metadata, preview), after the L1C
+        # (ALL_DONE: the L1A of a delivery the L1C rejected is not published, the others are)
+        published_l1a = task(tasks.l1a, task_id="l1a", map_index_template=tasks.MAP_INDEX_TEMPLATE,
+                             trigger_rule=TriggerRule.ALL_DONE).partial(site=conf).expand(accepted=accepted)
+        published >> published_l1a
         # L2A: one task walks the site's dates in order (each depends on the one before: not mapped),
         # behind the 30-day gate; its products are then published like the L1C ones.
         gate = task.branch(tasks.l2a_gate, task_id="l2a_gate",

@@ -58,8 +58,8 @@ def l1c(site: dict, accepted: dict) -> dict:
         raise AirflowFailException(f"{accepted['product_id']} rejected by L1C (quarantined): {exc}") from exc
 
 
-def l1a(site: dict, accepted: dict) -> dict:
-    """Publish one accepted delivery as its L1A product (one mapped instance)."""
+def l1a(site: dict, accepted: dict) -> dict | None:
+    """Publish one accepted delivery as its L1A product (one mapped instance; ``None``: the L1C rejected it)."""
     from take5_ops.pipeline import publish_l1a
 
     _label(accepted["product_id"])

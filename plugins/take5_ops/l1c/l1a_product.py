@@ -76,7 +76,7 @@ def rpc_footprint(rpc: RPC, nrows: int, ncols: int, site: SiteConfig) -> tuple[d
     g = site.grid
     lon, lat = image_outline(rpc, nrows, ncols)
     x, y = Transformer.from_crs("EPSG:4326", g.crs, always_xy=True).transform(lon, lat)
-    col, row = ~Affine(*g.transform) * (x, y)
+    col, row = ~Affine(*g.transform) @ (x, y)
     return footprint(np.column_stack([col, row]), g.transform, g.crs)
 
 

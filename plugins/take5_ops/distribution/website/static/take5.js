@@ -5,7 +5,7 @@
 // (accounts mode), an order posted to that server.
 "use strict";
 (function () {
-  const rootURL = new URL(document.body.dataset.root || "", document.baseURI);
+  const rootURL = new URL(document.body.dataset.root || "./", document.baseURI);  // the bucket's root folder
   const CART_KEY = "take5-cart";
   const $ = (sel) => document.querySelector(sel);
 
