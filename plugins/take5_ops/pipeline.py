@@ -32,6 +32,7 @@ from take5_ops.l1a import intake as l1a_intake
 from take5_ops.l1c.processor import L1CError
 from take5_ops.naming import parse_product_id
 from take5_ops.products.gdal import local_env
+from take5_ops.products.product import Product
 from take5_ops.products.workspace import MARKER_ETAG, processed_product, upload_product
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.published import record_first_publications
@@ -54,10 +55,6 @@ def _local_rasters(step):
     return run
 
 
-def _name(accepted: dict) -> str:
-    return parse_product_id(accepted["product_id"]).product_name("L1C")
-
-
 @_local_rasters
 def intake(buckets: Buckets, site: SiteConfig) -> list[dict]:
     """Validate every pending delivery of the site; return the accepted ones (``Accepted.to_dict()``).
@@ -70,6 +67,25 @@ def intake(buckets: Buckets, site: SiteConfig) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="take5-intake-") as tmp:
         accepted = l1a_intake.validate_site(buckets.l1a, buckets.work, site, Path(tmp))
     return [a.to_dict() for a in accepted]
+
+
+def _already_made(buckets: Buckets, site: SiteConfig, acc: l1a_intake.Accepted, level: str) -> tuple[str, Product | None]:
+    """The name of the delivery's product of ``level``, and the product when the work bucket already holds it
+    for this very delivery (same ``DELIVERY.OK`` ETag, every file present and right)."""
+    if acc.site_id != site.site_id:
+        raise ValueError(f"delivery {acc.product_id} is not of site {site.site_id}")
+    name = parse_product_id(acc.product_id).product_name(level)
+    product = processed_product(buckets.work, site.site_id, name, acc.marker_etag)
+    if product is not None:
+        log.info("%s %s already in %s for this delivery, skipped", level, name, buckets.work.url)
+    return name, product
+
+
+def _upload(buckets: Buckets, product: Product, folder: Path, marker_etag: str) -> None:
+    """Upload a product made from the delivery whose ``DELIVERY.OK`` ETag is ``marker_etag`` (kept in its manifest)."""
+    product.properties[MARKER_ETAG] = marker_etag
+    product.write_manifest(folder)
+    upload_product(buckets.work, product, folder)
 
 
 @_local_rasters
@@ -85,12 +101,8 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
     from take5_ops.l1c.processor import process_l1c
 
     acc = l1a_intake.Accepted.from_dict(accepted)
-    if acc.site_id != site.site_id:
-        raise ValueError(f"delivery {acc.product_id} is not of site {site.site_id}")
-    name = _name(accepted)
-    product = processed_product(buckets.work, site.site_id, name, acc.marker_etag)
+    name, product = _already_made(buckets, site, acc, "L1C")
     if product is not None:
-        log.info("L1C %s already in %s for this delivery, skipped", name, buckets.work.url)
         return {"product": product.to_dict(), "accepted": accepted}
     with tempfile.TemporaryDirectory(prefix="take5-l1c-") as tmp:
         tmp = Path(tmp)
@@ -104,10 +116,7 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
             raise
         if product.name != name:
             raise RuntimeError(f"L1C of {acc.product_id} is named {product.name}, expected {name}")
-        product.properties[MARKER_ETAG] = acc.marker_etag
-        folder = tmp / "out" / product.name
-        product.write_manifest(folder)
-        upload_product(buckets.work, product, folder)
+        _upload(buckets, product, tmp / "out" / product.name, acc.marker_etag)
     return {"product": product.to_dict(), "accepted": accepted}
 
 
@@ -121,20 +130,13 @@ def run_l1a(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
     from take5_ops.l1c.l1a_product import make_l1a_product
 
     acc = l1a_intake.Accepted.from_dict(accepted)
-    if acc.site_id != site.site_id:
-        raise ValueError(f"delivery {acc.product_id} is not of site {site.site_id}")
-    name = parse_product_id(acc.product_id).product_name("L1A")
-    product = processed_product(buckets.work, site.site_id, name, acc.marker_etag)
-    if product is not None:
-        log.info("L1A %s already in %s for this delivery, skipped", name, buckets.work.url)
-        return {"product": product.to_dict(), "accepted": None}
-    with tempfile.TemporaryDirectory(prefix="take5-l1a-") as tmp:
-        tmp = Path(tmp)
-        l1a_dir = l1a_intake.fetch(buckets.l1a, acc, tmp / acc.product_id)
-        product = make_l1a_product(l1a_dir, site, tmp / "out", delivered_at=acc.delivered_at)
-        product.properties[MARKER_ETAG] = acc.marker_etag
-        product.write_manifest(tmp / "out" / name)
-        upload_product(buckets.work, product, tmp / "out" / name)
+    name, product = _already_made(buckets, site, acc, "L1A")
+    if product is None:
+        with tempfile.TemporaryDirectory(prefix="take5-l1a-") as tmp:
+            tmp = Path(tmp)
+            l1a_dir = l1a_intake.fetch(buckets.l1a, acc, tmp / acc.product_id)
+            product = make_l1a_product(l1a_dir, site, tmp / "out", delivered_at=acc.delivered_at)
+            _upload(buckets, product, tmp / "out" / name, acc.marker_etag)
     return {"product": product.to_dict(), "accepted": None}
 
 

@@ -203,6 +203,9 @@ def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_
         assert hashlib.sha256(blob).hexdigest() == f["sha256"] and blob == dist.get_bytes(name)
     assert len(files) == 2 * len(cart)  # XS1 and metadata of each product
     assert view.errors == []
+    if os.environ.get("TAKE5_SCREENSHOTS"):
+        site_page = Page(browser, f"{s3_endpoint}/{dist.bucket}/{PORNIC}/index.html")
+        site_page.page.screenshot(path=str(DOCS_IMG / "website-site.png"), full_page=True)
 
 
 def test_withdrawn_or_replaced_product_leaves_search_cart_and_pages(browser, campaign, s3_endpoint, tmp_path):
