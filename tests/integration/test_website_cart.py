@@ -211,7 +211,7 @@ def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_
 def test_withdrawn_or_replaced_product_leaves_search_cart_and_pages(browser, campaign, s3_endpoint, tmp_path):
     buckets, sites, products = campaign
     dist = buckets.dist
-    gone = products[PORNIC][1]  # the L1C of 2015-04-13
+    gone = products[PORNIC][0]  # the L1A of 2015-04-13
     old = products[LITCHFIELD][2]  # the L1C of 2015-05-03, replaced by a new version
     view = Page(browser, root_url(s3_endpoint, buckets))
     page = view.page
@@ -227,9 +227,10 @@ def test_withdrawn_or_replaced_product_leaves_search_cart_and_pages(browser, cam
     new_version = json.loads(dist.get_bytes(layout.item_key(LITCHFIELD, old.name)))["assets"]["XS1"]["href"]
     assert new_version != old_version
 
-    assert gone.name not in python_search(dist, "Pornic L1C")
+    assert gone.name not in python_search(dist, "Pornic L1A")
     page.reload()
-    assert browser_search(page, "Pornic L1C") == python_search(dist, "Pornic L1C") != []
+    assert browser_search(page, "Pornic L1A") == python_search(dist, "Pornic L1A") != []
+    assert gone.name not in dist.get_bytes(layout.metalink_key(PORNIC, "L1A")).decode()
     expect(page.locator("#cart-summary")).to_contain_text("1 no longer published")
     expect(page.locator("#cart-items tr.gone")).to_have_attribute("data-item", gone.name)
     built = page.evaluate("Take5.buildMetalink(Take5.loadCart())")
