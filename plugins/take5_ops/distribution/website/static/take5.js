@@ -317,6 +317,26 @@
   }
 
   // ---- the map (root page) ---------------------------------------------------------------------------------
+  // Natural Earth cuts the lands that cross the antimeridian (Russia, Fiji) at ±180°: a ring with points on
+  // both sides of it and none between 160°W and 0° is moved east of it (+360°), else the map would draw a
+  // line across the world from one side to the other.
+  function unwrap(ring) {
+    const straddles = ring.some((p) => p[0] > 170) && ring.some((p) => p[0] < -170) &&
+      !ring.some((p) => p[0] > -160 && p[0] < 0);
+    return straddles ? ring.map(([x, y]) => [x < 0 ? x + 360 : x, y]) : ring;
+  }
+  function unwrapGeometry(g) {
+    if (g.type === "Polygon" || g.type === "MultiLineString") return {...g, coordinates: g.coordinates.map(unwrap)};
+    if (g.type === "MultiPolygon") return {...g, coordinates: g.coordinates.map((poly) => poly.map(unwrap))};
+    if (g.type === "LineString") return {...g, coordinates: unwrap(g.coordinates)};
+    return g;
+  }
+  function unwrapFeatures(geojson) {
+    return geojson.type === "FeatureCollection"
+      ? {...geojson, features: geojson.features.map((f) => ({...f, geometry: unwrapGeometry(f.geometry)}))}
+      : geojson.type === "Feature" ? {...geojson, geometry: unwrapGeometry(geojson.geometry)} : unwrapGeometry(geojson);
+  }
+
   async function drawMap() {
     const box = $("#map");
     if (!box || !window.L || !window.topojson) return;
@@ -325,8 +345,9 @@
     map.attributionControl.addAttribution("Leaflet · Natural Earth");
     map.setView([20, 0], 1.5);
     const [world, sites] = await Promise.all([getJSON(new URL("assets/countries-110m.json", rootURL)), sitesIndex()]);
-    L.geoJSON(topojson.feature(world, world.objects.land), {className: "land", interactive: false}).addTo(map);
-    L.geoJSON(topojson.mesh(world, world.objects.countries, (a, b) => a !== b), {className: "border", interactive: false}).addTo(map);
+    L.geoJSON(unwrapFeatures(topojson.feature(world, world.objects.land)), {className: "land", interactive: false}).addTo(map);
+    L.geoJSON(unwrapFeatures(topojson.mesh(world, world.objects.countries, (a, b) => a !== b)),
+      {className: "border", interactive: false}).addTo(map);
     const bounds = [];
     for (const s of sites.filter((s) => s.bbox)) {
       const [w, south, e, n] = s.bbox;
