@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv run stop test test-unit test-stack fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv web-deps run stop test test-unit test-stack fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
 	@echo "make fuzz   - fuzz the DELIVERY.OK and METADATA.DIM parsers (FUZZ_EXAMPLES inputs each, 100000 by default)"
 	@echo "make lint   - ruff check and the import-linter contracts"
+	@echo "make web-deps - install the website map's npm packages (Leaflet, world-atlas; package-lock.json)"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
 	@echo "make bench-overhead - per-task overhead on the embedded stack (its own BENCHMARKS.md section)"
 	@echo "make l2a-validation - run the hard L2A scenarios and write docs/l2a-validation.md"
@@ -27,9 +28,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-venv: $(STAMP)
+# The website's map: Leaflet, topojson-client and world-atlas from the npm registry, as locked in
+# package-lock.json (never committed; publication copies the files it needs into the distribution bucket).
+WEB_VENDOR := plugins/take5_ops/distribution/website/vendor
+WEB_STAMP := $(WEB_VENDOR)/node_modules/.installed
+$(WEB_STAMP): $(WEB_VENDOR)/package.json $(WEB_VENDOR)/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) system-deps
+	cd $(WEB_VENDOR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
 
-# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, GDAL, aria2c, the headless browser)
+web-deps: $(WEB_STAMP)
+
+venv: $(STAMP) $(WEB_STAMP)
+
+# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, GDAL, aria2c, the headless browser, npm)
 # (installed when missing; needs root or sudo).
 system-deps:
 	@missing=""; \
@@ -37,6 +49,7 @@ system-deps:
 	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
@@ -83,4 +96,4 @@ freeze: venv
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^take5-ops' ) > requirements.txt
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info $(WEB_VENDOR)/node_modules

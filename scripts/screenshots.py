@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Screenshots of the running demo stack (``make run``) for the docs, in Debian's headless chromium.
 
-Writes ``docs/img/demo-website-root.png``, ``demo-website-site.png`` and ``demo-dashboard.png``.
+Writes ``docs/img/demo-website-root.png``, ``demo-website-search.png`` (a free-text search, the site's L1C
+put in the cart), ``demo-website-site.png`` and ``demo-dashboard.png``.
 Usage: ``python scripts/screenshots.py --password <the admin password make run printed> [--site FrancePornic]``.
 """
 
@@ -30,7 +31,13 @@ def main() -> None:
                                                         viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.goto(f"{args.website}/index.html")
+        page.wait_for_selector("#map[data-ready]")
         page.screenshot(path=str(IMG / "demo-website-root.png"), full_page=True)
+        page.goto(f"{args.website}/index.html?q={args.site}+2015")
+        page.wait_for_selector("#results tbody tr")
+        page.click(f'#sites button.add-all[data-site="{args.site}"][data-level="L1C"]')
+        page.wait_for_selector("#cart-items tbody tr")
+        page.screenshot(path=str(IMG / "demo-website-search.png"), full_page=True)
         page.goto(f"{args.website}/{args.site}/index.html")
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(IMG / "demo-website-site.png"), full_page=True)

@@ -20,7 +20,7 @@ PRODUCT_ID_RE = re.compile(
     r"SPOT5-HRG(?P<instrument>[12])-XS_(?P<date>\d{8})-(?P<time>\d{6})_L1A_(?P<site>[A-Za-z][A-Za-z0-9]{2,39})"
 )
 PRODUCT_NAME_RE = re.compile(
-    r"SPOT5-HRG(?P<instrument>[12])-XS_(?P<date>\d{8})-(?P<time>\d{6})-000_(?P<level>L1C|L2A)_"
+    r"SPOT5-HRG(?P<instrument>[12])-XS_(?P<date>\d{8})-(?P<time>\d{6})-000_(?P<level>L1A|L1C|L2A)_"
     r"(?P<site>[A-Za-z][A-Za-z0-9]{2,39})_D_V(?P<major>\d+)-(?P<minor>\d+)"
 )
 VERSION_RE = re.compile(r"(?P<major>\d+)\.(?P<minor>\d+)")
@@ -29,7 +29,8 @@ VERSION_RE = re.compile(r"(?P<major>\d+)\.(?P<minor>\d+)")
 # product's bytes): the minor number for a fix, the major for a new method. Then reprocess the
 # products (the take5_reprocess DAG, docs/operations.md): the new version is published, the old one
 # withdrawn. An L1C bump changes the L2A inputs, so the L2A series replay with the L1C products.
-PROCESSOR_VERSIONS = {"L1C": "1.0", "L2A": "1.0"}
+PROCESSOR_VERSIONS = {"L1A": "1.0", "L1C": "1.0", "L2A": "1.0"}
+LEVELS = tuple(PROCESSOR_VERSIONS)  # product levels: the delivery as published, TOA and surface reflectance
 VERSION_ENV = "TAKE5_PROCESSOR_VERSION_{level}"  # overrides the above: tests and reprocessing drills only
 
 
@@ -57,7 +58,7 @@ class ProductId:
         return f"SPOT5-HRG{self.instrument}-XS_{stamp}_L1A_{self.site_id}"
 
     def product_name(self, level: str, version: str | None = None) -> str:
-        """MUSCATE-style name of the product of ``level`` (``L1C`` or ``L2A``) made by ``version``
+        """MUSCATE-style name of the product of ``level`` (one of :data:`LEVELS`) made by ``version``
         (``"1.0"``; default: the level's current :func:`processor_version`)."""
         if level not in PROCESSOR_VERSIONS:
             raise ValueError(f"unknown product level {level!r}")

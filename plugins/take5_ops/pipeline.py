@@ -5,7 +5,7 @@ that an Airflow task passes its result to the next through XCom. Every step
 is idempotent: state lives in the stores, and a rerun finds what is already
 right and leaves it alone.
 
-    intake -> run_l1c (per accepted delivery) -> publish (per product)
+    intake -> run_l1c, then run_l1a (per accepted delivery) -> publish (per product)
            -> run_l2a (the site's series, in date order) -> publish (per L2A product) -> update_catalog
 """
 
@@ -35,6 +35,7 @@ from take5_ops.l1a import intake as l1a_intake
 from take5_ops.l1c.processor import L1CError
 from take5_ops.naming import parse_product_id, product_stem
 from take5_ops.products.gdal import local_env
+from take5_ops.products.product import Product
 from take5_ops.products.workspace import MARKER_ETAG, processed_product, upload_product
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.published import record_first_publications
@@ -57,10 +58,6 @@ def _local_rasters(step):
     return run
 
 
-def _name(accepted: dict) -> str:
-    return parse_product_id(accepted["product_id"]).product_name("L1C")
-
-
 @_local_rasters
 def intake(buckets: Buckets, site: SiteConfig) -> list[dict]:
     """Validate every pending delivery of the site; return the accepted ones (``Accepted.to_dict()``).
@@ -73,6 +70,25 @@ def intake(buckets: Buckets, site: SiteConfig) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="take5-intake-") as tmp:
         accepted = l1a_intake.validate_site(buckets.l1a, buckets.work, site, Path(tmp))
     return [a.to_dict() for a in accepted]
+
+
+def _already_made(buckets: Buckets, site: SiteConfig, acc: l1a_intake.Accepted, level: str) -> tuple[str, Product | None]:
+    """The name of the delivery's product of ``level``, and the product when the work bucket already holds it
+    for this very delivery (same ``DELIVERY.OK`` ETag, every file present and right)."""
+    if acc.site_id != site.site_id:
+        raise ValueError(f"delivery {acc.product_id} is not of site {site.site_id}")
+    name = parse_product_id(acc.product_id).product_name(level)
+    product = processed_product(buckets.work, site.site_id, name, acc.marker_etag)
+    if product is not None:
+        log.info("%s %s already in %s for this delivery, skipped", level, name, buckets.work.url)
+    return name, product
+
+
+def _upload(buckets: Buckets, product: Product, folder: Path, marker_etag: str) -> None:
+    """Upload a product made from the delivery whose ``DELIVERY.OK`` ETag is ``marker_etag`` (kept in its manifest)."""
+    product.properties[MARKER_ETAG] = marker_etag
+    product.write_manifest(folder)
+    upload_product(buckets.work, product, folder)
 
 
 @_local_rasters
@@ -88,12 +104,8 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
     from take5_ops.l1c.processor import process_l1c
 
     acc = l1a_intake.Accepted.from_dict(accepted)
-    if acc.site_id != site.site_id:
-        raise ValueError(f"delivery {acc.product_id} is not of site {site.site_id}")
-    name = _name(accepted)
-    product = processed_product(buckets.work, site.site_id, name, acc.marker_etag)
+    name, product = _already_made(buckets, site, acc, "L1C")
     if product is not None:
-        log.info("L1C %s already in %s for this delivery, skipped", name, buckets.work.url)
         return {"product": product.to_dict(), "accepted": accepted}
     with tempfile.TemporaryDirectory(prefix="take5-l1c-") as tmp:
         tmp = Path(tmp)
@@ -107,11 +119,41 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
             raise
         if product.name != name:
             raise RuntimeError(f"L1C of {acc.product_id} is named {product.name}, expected {name}")
-        product.properties[MARKER_ETAG] = acc.marker_etag
-        folder = tmp / "out" / product.name
-        product.write_manifest(folder)
-        upload_product(buckets.work, product, folder)
+        _upload(buckets, product, tmp / "out" / product.name, acc.marker_etag)
     return {"product": product.to_dict(), "accepted": accepted}
+
+
+@_local_rasters
+def run_l1a(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
+    """Package one accepted delivery as its L1A product (:mod:`take5_ops.l1c.l1a_product`) in the work bucket.
+
+    Skipped when the work bucket already holds the L1A of this very delivery. Returns
+    ``{"product": Product.to_dict(), "accepted": None}`` for :func:`publish` (the ledger follows the L1C).
+    """
+    from take5_ops.l1c.l1a_product import make_l1a_product
+
+    acc = l1a_intake.Accepted.from_dict(accepted)
+    name, product = _already_made(buckets, site, acc, "L1A")
+    if product is None:
+        with tempfile.TemporaryDirectory(prefix="take5-l1a-") as tmp:
+            tmp = Path(tmp)
+            l1a_dir = l1a_intake.fetch(buckets.l1a, acc, tmp / acc.product_id)
+            product = make_l1a_product(l1a_dir, site, tmp / "out", delivered_at=acc.delivered_at)
+            _upload(buckets, product, tmp / "out" / name, acc.marker_etag)
+    return {"product": product.to_dict(), "accepted": None}
+
+
+def publish_l1a(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict | None:
+    """The L1A product of one accepted delivery, made (:func:`run_l1a`) and published (:func:`publish`).
+
+    Runs after the delivery's L1C: ``None`` (nothing published) when the L1C rejected this very
+    delivery (unreadable imagery is not distributed).
+    """
+    entry = l1a_intake.ledger_entry(buckets.work, site.site_id, accepted["product_id"]) or {}
+    if entry.get("status") == "rejected" and entry.get("marker_etag") == accepted["marker_etag"]:
+        log.warning("%s rejected (%s): no L1A published", accepted["product_id"], entry.get("reason"))
+        return None
+    return publish(buckets, site, run_l1a(buckets, site, accepted))
 
 
 def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
@@ -210,8 +252,8 @@ def _reject(buckets: Buckets, accepted: dict, reason: str) -> None:
 
 
 def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = None) -> dict:
-    """The whole chain for one site without Airflow: intake, then L1C and publication per
-    delivery, then the L2A series and its publications, then the catalog and the ledger.
+    """The whole chain for one site without Airflow: intake, then L1C and L1A and their publication per
+    delivery (no L1A for a delivery whose L1C failed), then the L2A series and its publications, then the catalog and the ledger.
 
     A delivery whose L1C or publication fails is recorded as rejected with the
     reason and quarantined (a store failure leaves it pending instead); the
@@ -237,6 +279,12 @@ def run_site(site: SiteConfig, buckets: Buckets, *, progress: Callable | None = 
                 reason = f"processing failed: {type(exc).__name__}: {exc}"
                 _reject(buckets, acc, reason)
                 failed[acc["product_id"]] = reason
+            if acc["product_id"] not in failed:  # the L1A of a delivery the L1C accepted
+                try:
+                    published.append(publish_l1a(buckets, site, acc))
+                except Exception as exc:  # its L1C is published; the L1A is retried with the next delivery
+                    log.exception("%s: L1A not published", acc["product_id"])
+                    failed[f"{acc['product_id']} L1A"] = f"L1A not published: {type(exc).__name__}: {exc}"
             if show:
                 bar.advance(acc["product_id"])
     try:

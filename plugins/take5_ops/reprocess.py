@@ -29,11 +29,11 @@ from datetime import date
 from take5_ops import pipeline
 from take5_ops.l1a.delivery import MARKER, parse_delivery_ok
 from take5_ops.l1a.intake import Accepted, ledger_entry
-from take5_ops.naming import parse_product_id, parse_product_name, processor_version, product_version
+from take5_ops.naming import LEVELS, parse_product_id, parse_product_name, processor_version, product_version
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import Buckets, Store, layout, read_json
 
-LEVELS = ("L1C", "L2A")
+REPROCESSED_LEVELS = ("L1C", "L2A")  # the L1A is the delivery as published: nothing to redo
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def forget(work: Store, site_id: str, product_ids: list[str] | None = None) -> l
         raise KeyError(f"not in the ledger of {site_id}: {', '.join(missing)}")
     for product_id in chosen:
         pid = parse_product_id(product_id)
-        for level in ("L1C", "L2A"):
+        for level in LEVELS:
             for info in list(work.list(layout.product_prefix(site_id, pid.product_name(level)))):
                 work.delete(info.key)
         work.delete(layout.ledger_key(site_id, product_id))
@@ -99,9 +99,9 @@ def plan_site(buckets: Buckets, site: SiteConfig, levels: list[str], since: date
     A delivery whose ``DELIVERY.OK`` changed since the ledger applied it is left to the site's run
     (it is pending).
     """
-    unknown = sorted(set(levels) - set(LEVELS))
+    unknown = sorted(set(levels) - set(REPROCESSED_LEVELS))
     if unknown or not levels:
-        raise ValueError(f"levels must be among {', '.join(LEVELS)}, not {levels!r}")
+        raise ValueError(f"levels must be among {', '.join(REPROCESSED_LEVELS)}, not {levels!r}")
     site_id, work = site.site_id, buckets.work
     l1c = []
     if "L1C" in levels:

@@ -21,7 +21,7 @@ from airflow.dag_processing.dagbag import DagBag
 from take5_ops.siteconfig import load_site_configs
 
 CONFIGS = SITE_CONFIGS
-TASKS = {"wait_for_delivery", "validate_deliveries", "l1c", "publish", "update_catalog", "l2a_gate", "l2a", "publish_l2a",
+TASKS = {"wait_for_delivery", "validate_deliveries", "l1a", "l1c", "publish", "update_catalog", "l2a_gate", "l2a", "publish_l2a",
          "sla_check"}
 MONITORS = ["take5_sla_monitor", "take5_audit", "take5_reprocess"]  # their own DAG files, beside the site DAGs
 HEAVY = ("numpy", "rasterio", "boto3", "botocore", "pystac", "pandas", "scipy", "xarray")
@@ -71,7 +71,9 @@ def test_dag_shape(bag, sites):
         assert type(t["l2a_gate"]).__name__ == "_BranchPythonDecoratedOperator"
         assert t["l2a"].upstream_task_ids == {"l2a_gate"} and not t["l2a"].is_mapped
         assert t["publish_l2a"].upstream_task_ids == {"l2a"} and t["publish_l2a"].is_mapped
-        assert t["update_catalog"].upstream_task_ids == {"publish", "publish_l2a", "validate_deliveries"}
+        assert t["l1a"].upstream_task_ids == {"validate_deliveries", "publish"} and t["l1a"].is_mapped
+        assert t["l1a"].trigger_rule == "all_done"
+        assert t["update_catalog"].upstream_task_ids == {"l1a", "publish", "publish_l2a", "validate_deliveries"}
         assert t["update_catalog"].trigger_rule == "all_done"
         assert t["sla_check"].upstream_task_ids == {"update_catalog"} and t["sla_check"].is_teardown
         assert t["sla_check"].retries == 0 and t["l1c"].on_failure_callback  # the failure e-mail

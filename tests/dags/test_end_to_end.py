@@ -104,32 +104,34 @@ def test_weekly_site_dag_runs_end_to_end_then_skips(simulated, s3_endpoint, s3_b
         run = run_dag(env, {"poll_seconds": 1, "timeout_seconds": 60})
         assert run["state"] == "success", run
         tasks = run["tasks"]
-        assert [tasks[k] for k in ("wait_for_delivery", "validate_deliveries", "l1c[0]", "publish[0]",
-                                   "update_catalog")] == ["success"] * 5, tasks
-        assert "l1c[1]" not in tasks
+        assert [tasks[k] for k in ("wait_for_delivery", "validate_deliveries", "l1a[0]", "l1c[0]", "publish[0]",
+                                   "update_catalog")] == ["success"] * 6, tasks
+        assert "l1c[1]" not in tasks and "l1a[1]" not in tasks
         # the L2A gate is closed (a few days of history): the branch skips the L2A and says why
         assert (tasks["l2a_gate"], tasks["l2a"]) == ("success", "skipped"), tasks
         status = json.loads(s3_buckets["work"].get_bytes(layout.l2a_status_key(SITE)))
         assert status["gate"] == "closed" and f"/{status['init_days']} days" in status["message"]
         assert len(status["dates"]) == week and {d["outcome"] for d in status["dates"].values()} == {"waiting"}
         collection = json.loads(s3_buckets["dist"].get_bytes(f"{SITE}/collection.json"))
-        assert len([link for link in collection["links"] if link["rel"] == "item"]) == week
+        assert len([link for link in collection["links"] if link["rel"] == "item"]) == 2 * week  # L1A and L1C
 
     dist = s3_buckets["dist"]
     catalog = json.loads(dist.get_bytes("catalog.json"))
     assert [link["href"] for link in catalog["links"] if link["rel"] == "child"] == [f"./{SITE}/collection.json"]
     collection = json.loads(dist.get_bytes(f"{SITE}/collection.json"))
     items = sorted(link["href"] for link in collection["links"] if link["rel"] == "item")
-    assert len(items) == len(DATES)
+    assert len(items) == 2 * len(DATES)
     for href in items:
         item = json.loads(dist.get_bytes(f"{SITE}/{href.removeprefix('./')}"))
-        assert {"XS1", "XS2", "XS3", "SWIR", "thumbnail", "metadata"} <= set(item["assets"])
+        level = item["properties"]["processing:level"]
+        assert {"L1A": {"IMAGERY", "metadata"}, "L1C": {"XS1", "XS2", "XS3", "SWIR", "thumbnail", "metadata"}}[
+            level] <= set(item["assets"])
         base = f"{SITE}/{href.removeprefix('./').rsplit('/', 1)[0]}/"
         for asset in item["assets"].values():
             info = dist.head(base + asset["href"].removeprefix("./"))
             assert info is not None and info.size == asset["file:size"]
     documents = validate_tree(dist.get_bytes)
-    assert len(documents) == 2 + len(DATES)
+    assert len(documents) == 2 + 2 * len(DATES)
     ledger = sorted(i.key for i in s3_buckets["work"].list(layout.ledger_prefix(SITE)))
     assert len(ledger) == len(DATES)
 

@@ -85,7 +85,7 @@ def make_product(out_root: Path, acquired: datetime, *, value: int = 1000, instr
     return product
 
 
-def site_config(tmp_path: Path, site_id: str = SITE):
+def site_config(tmp_path: Path, site_id: str = SITE, name: str = "Pornic", country: str = "France"):
     """A valid SiteConfig for ``site_id`` written to ``tmp_path``."""
     import yaml
 
@@ -93,7 +93,7 @@ def site_config(tmp_path: Path, site_id: str = SITE):
 
     path = Path(tmp_path) / f"{site_id}.yaml"
     path.write_text(yaml.safe_dump({
-        "site_id": site_id, "name": "Pornic", "country": "France", "center": {"lon": -2.0, "lat": 47.1},
+        "site_id": site_id, "name": name, "country": country, "center": {"lon": -2.0, "lat": 47.1},
         "grid": {"epsg": EPSG, "ulx": ULX, "uly": ULY, "width": SIZE, "height": SIZE, "resolution": RES},
         "cycle_day": 1, "first_acquisition": "2015-04-08", "aerosol_model": "CONT",
         "sla": {"contacts": ["ops@example.org"]},

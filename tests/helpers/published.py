@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from pathlib import Path
 
-from helpers.fake_products import make_product
+from helpers.fake_products import SITE, make_product
 from take5_ops.pipeline import publish, update_catalog
 from take5_ops.products.product import Product
 from take5_ops.products.workspace import upload_product
@@ -14,9 +14,17 @@ from take5_ops.storage import Buckets
 
 
 def make_level(root: Path, acquired: datetime, level: str = "L1C", cloud: float | None = None,
-               value: int = 1000) -> Product:
-    """A fake product folder of ``level``; an L2A one gets ``eo:cloud_cover`` = ``cloud``."""
-    product = make_product(root, acquired, value=value)
+               value: int = 1000, site_id: str = SITE, shift: tuple[float, float] = (0.0, 0.0)) -> Product:
+    """A fake product folder of ``level`` of ``site_id``, its footprint moved by ``shift`` (degrees of lon, lat);
+    an L2A one gets ``eo:cloud_cover`` = ``cloud``."""
+    product = make_product(root, acquired, value=value, site_id=site_id)
+    if shift != (0.0, 0.0):
+        dx, dy = shift
+        product.properties["geometry"]["coordinates"] = [[[x + dx, y + dy] for x, y in ring]
+                                                          for ring in product.properties["geometry"]["coordinates"]]
+        w, s, e, n = product.properties["bbox"]
+        product.properties["bbox"] = [w + dx, s + dy, e + dx, n + dy]
+        product.write_manifest(Path(root) / product.name)
     if level == "L1C":
         return product
     name = product.name.replace("_L1C_", f"_{level}_")
@@ -36,15 +44,18 @@ def make_level(root: Path, acquired: datetime, level: str = "L1C", cloud: float 
     return out
 
 
-def publish_all(buckets: Buckets, site, root: Path, specs: list[tuple]) -> tuple[list[Product], dict]:
-    """Make, process-upload and publish products ``(acquired, level, cloud, value)``, then update the catalog."""
+def publish_all(buckets: Buckets, site, root: Path, specs: list[tuple],
+                shift: tuple[float, float] = (0.0, 0.0)) -> tuple[list[Product], dict]:
+    """Make, process-upload and publish products ``(acquired, level, cloud, value)`` of ``site`` (footprints moved
+    by ``shift``), then update the catalog."""
     products, published, accepted = [], [], []
     for i, (acquired, level, cloud, value) in enumerate(specs):
-        product = make_level(Path(root) / f"p{i}", acquired, level, cloud, value)
+        product = make_level(Path(root) / f"p{i}", acquired, level, cloud, value, site.site_id, shift)
         upload_product(buckets.work, product, Path(root) / f"p{i}" / product.name)
-        item = {"product": product.to_dict(), "accepted": accepted_dict(product)}
+        item = {"product": product.to_dict(), "accepted": None if level == "L1A" else accepted_dict(product)}
         published.append(publish(buckets, site, item))
-        accepted.append(item["accepted"])
+        if item["accepted"]:
+            accepted.append(item["accepted"])
         products.append(product)
     return products, update_catalog(buckets, site, published, accepted)
 

@@ -97,7 +97,7 @@ def test_anonymous_users_browse_but_cannot_download(stack, s3_endpoint):
     quicklook = item_key.rsplit("/", 1)[0] + "/" + item["assets"]["thumbnail"]["href"].removeprefix("./")
     for key in (layout.CATALOG_KEY, layout.collection_key(SITE), item_key, layout.site_page_key(SITE), quicklook):
         assert httpx.get(base + key).status_code == 200, key  # browsing stays open
-    config = httpx.get(base + layout.SITE_CONFIG_KEY).json()
+    config = httpx.get(base + layout.WEB_CONFIG_KEY).json()
     assert config["order_url"] == f"{server.url}/orders"
     assert httpx.get(base + data_asset).status_code == 403  # a direct GET of a product file, unsigned
     assert httpx.get(base + layout.metalink_key(SITE, "L1C")).status_code == 403

@@ -6,6 +6,7 @@ Against buckets of a real moto S3 server; the campaign and the injections in tes
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from take5_ops.cli import main
 from take5_ops.dashboard.numbers import production_overview
 from take5_ops.dashboard.page import render_page
 from take5_ops.distribution.access import PUBLIC_URL_ENV
+from take5_ops.pipeline import run_site
 from take5_ops.storage import Buckets, LocalStore, S3Store, copy_tree, layout
 from take5_ops.storage.buckets import ROLES
 
@@ -34,7 +36,7 @@ def published(s3_endpoint):
         stores[role] = S3Store.from_endpoint(f"take5-audit-campaign-{role}", s3_endpoint)
         stores[role].client.create_bucket(Bucket=stores[role].bucket)
     summary = publish_campaign(Buckets(**stores))
-    assert summary["published"] == 2 and not summary["failed"], summary
+    assert summary["published"] == 4 and not summary["failed"], summary  # the L1A and the L1C of A and B
     assert any(stores["work"].list(layout.quarantine_product_prefix(SITE, REJECTED)))
     yield Buckets(**stores)
     for store in stores.values():
@@ -82,6 +84,28 @@ def test_each_inconsistency_is_found_by_its_kind_and_repaired(campaign, kind):
     assert repaired.repaired and repaired.clean, [f.line() for f in repaired.findings]
     assert run_audit(campaign, [scene_site()]).clean  # idempotent: nothing left to do
     assert published_bytes(campaign.dist, B) == untouched
+
+
+@pytest.mark.parametrize("injection, kind", [("lost", "ledger-without-product"), ("corrupt", "asset-corrupt")])
+def test_the_l1a_products_are_audited_and_repaired(campaign, injection, kind):
+    """The L1A of a delivery is expected like its L1C: a lost work product or a corrupt published file is
+    found, and repaired (made again from the delivery at the next run, or republished)."""
+    l1a = B.replace("_L1C_", "_L1A_")
+    assert campaign.dist.exists(layout.item_key(SITE, l1a))
+    if injection == "lost":
+        for info in list(campaign.work.list(layout.product_prefix(SITE, l1a))):
+            campaign.work.delete(info.key)
+    else:
+        item = json.loads(campaign.dist.get_bytes(layout.item_key(SITE, l1a)))
+        key = layout.published_prefix(SITE, l1a) + item["assets"]["IMAGERY"]["href"].removeprefix("./")
+        campaign.dist.put_bytes(key, campaign.dist.get_bytes(key)[:-1] + b"\0")
+    found = run_audit(campaign, [scene_site()])
+    assert [(f.kind, l1a in f.line()) for f in found.findings if f.kind == kind] == [(kind, True)], [
+        f.line() for f in found.findings]
+    run_audit(campaign, [scene_site()], repair=True)
+    if injection == "lost":  # pending again: the next run makes its L1A (and L1C) again
+        assert run_site(scene_site(), campaign)["published"] == 2
+    assert run_audit(campaign, [scene_site()]).clean
 
 
 def write_site_config(tmp_path) -> str:

@@ -59,16 +59,23 @@ def test_run_site_end_to_end_and_rerun(simulated, tmp_path, capsys):
             "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "2 published" in printed
+    assert "4 published" in printed  # the L1A and the L1C of each good delivery
     work = tmp_path / "dist.work"
     assert work.is_dir()
 
     dist = LocalStore(out)
     docs = validate_tree(dist.get_bytes)  # starts at catalog.json, every document valid STAC
     items = {k: d for k, d in docs.items() if d["type"] == "Feature"}
-    assert len(items) == 2
-    assert sorted(d["properties"]["take5:l1a_product_id"] for d in items.values()) == s["good"]
-    assert {i.key.split("/")[0] for i in dist.list()} == {"catalog.json", "index.html", "assets", SITE}
+    assert len(items) == 4
+    for level in ("L1A", "L1C"):
+        chosen = [d for d in items.values() if d["properties"]["processing:level"] == level]
+        assert sorted(d["properties"]["take5:l1a_product_id"] for d in chosen) == s["good"]
+    for item in items.values():
+        if item["properties"]["processing:level"] == "L1A":
+            assert set(item["assets"]) == {"IMAGERY", "metadata", "thumbnail"}
+            assert_rpc_footprint(item, s["l1a"] / SITE / item["properties"]["take5:l1a_product_id"])
+    assert {i.key.split("/")[0] for i in dist.list()} == {"catalog.json", "index.html", "sites.json", "config.json",
+                                                          "assets", SITE}
     for key, item in items.items():
         folder = out / Path(key).parent
         for asset in item["assets"].values():
@@ -84,6 +91,23 @@ def test_run_site_end_to_end_and_rerun(simulated, tmp_path, capsys):
     assert main(args) == 0
     assert "0 accepted" in capsys.readouterr().out
     assert (tree_state(out), tree_state(work)) == before
+
+
+def assert_rpc_footprint(item: dict, delivery: Path) -> None:
+    """The L1A footprint's vertices include the image corners as GDAL's RPC transformer puts them on the ground
+    (at the RPCs' HEIGHT_OFF), and the L1A files are the delivery's bytes."""
+    import rasterio
+    from rasterio.transform import RPCTransformer
+
+    with rasterio.open(delivery / "IMAGERY.TIF") as src:
+        rpcs, width, height = src.rpcs, src.width, src.height
+    with RPCTransformer(rpcs, RPC_HEIGHT=rpcs.height_off) as gdal:
+        lon, lat = gdal.xy([0, 0, height, height], [0, width, width, 0], offset="ul")
+    ring = item["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) >= 5
+    for x, y in zip(lon, lat):
+        assert min(abs(x - vx) + abs(y - vy) for vx, vy in ring) < 2e-5, (x, y, ring)
+    assert all(abs(a - b) < 2e-5 for a, b in zip(item["bbox"], (min(lon), min(lat), max(lon), max(lat))))
 
 
 def test_one_failing_l1c_does_not_stop_the_others(simulated, tmp_path, monkeypatch):
@@ -102,14 +126,14 @@ def test_one_failing_l1c_does_not_stop_the_others(simulated, tmp_path, monkeypat
     out, work = tmp_path / "out", tmp_path / "work"
     buckets = Buckets.local(s["l1a"], s["aux"], work, out)
     summary = run_site(s["site"], buckets)
-    assert summary["published"] == 1
+    assert summary["published"] == 2  # the L1C and the L1A of the other delivery; no L1A for the failed one
     assert list(summary["failed"]) == [bad]
     assert "simulated processing failure" in summary["failed"][bad]
     entry = json.loads((work / "ledger" / SITE / f"{bad}.json").read_text())
     assert entry["status"] == "rejected" and "simulated processing failure" in entry["reason"]
     assert list((work / "quarantine" / SITE / bad).glob("*.json"))
     docs = validate_tree(LocalStore(out).get_bytes)
-    assert [d["properties"]["take5:l1a_product_id"] for d in docs.values() if d["type"] == "Feature"] == [s["good"][1]]
+    assert [d["properties"]["take5:l1a_product_id"] for d in docs.values() if d["type"] == "Feature"] == [s["good"][1]] * 2
 
 
 def test_an_input_the_processor_rejects_is_quarantined_by_run_l1c(simulated, tmp_path, monkeypatch):
@@ -141,7 +165,7 @@ def test_rerun_after_lost_ledger_skips_processing(simulated, tmp_path, monkeypat
     s = simulated
     out, work = tmp_path / "out", tmp_path / "work"
     buckets = Buckets.local(s["l1a"], s["aux"], work, out)
-    assert run_site(s["site"], buckets)["published"] == 2
+    assert run_site(s["site"], buckets)["published"] == 4
     before = tree_state(out)
     for name in s["good"]:
         (work / "ledger" / SITE / f"{name}.json").unlink()
@@ -151,7 +175,7 @@ def test_rerun_after_lost_ledger_skips_processing(simulated, tmp_path, monkeypat
 
     monkeypatch.setattr(l1c, "process_l1c", must_not_run)
     summary = run_site(s["site"], buckets)
-    assert (summary["accepted"], summary["published"], summary["failed"]) == (2, 2, {})
+    assert (summary["accepted"], summary["published"], summary["failed"]) == (2, 4, {})
     assert tree_state(out) == before
     assert all((work / "ledger" / SITE / f"{name}.json").is_file() for name in s["good"])
 
@@ -163,7 +187,7 @@ def test_reprocess_makes_a_delivery_pending_and_runs_it_again(simulated, tmp_pat
     s = simulated
     out, work = tmp_path / "out", tmp_path / "work"
     buckets = Buckets.local(s["l1a"], s["aux"], work, out)
-    assert run_site(s["site"], buckets)["published"] == 2
+    assert run_site(s["site"], buckets)["published"] == 4
     target, other = s["good"]
     other_ledger = (work / "ledger" / SITE / f"{other}.json").read_bytes()
 
@@ -175,7 +199,7 @@ def test_reprocess_makes_a_delivery_pending_and_runs_it_again(simulated, tmp_pat
     real = l1c.process_l1c
     monkeypatch.setattr(l1c, "process_l1c", lambda l1a_dir, *a, **k: calls.append(l1a_dir) or real(l1a_dir, *a, **k))
     summary = run_site(s["site"], buckets)
-    assert (summary["accepted"], summary["published"]) == (1, 1)
+    assert (summary["accepted"], summary["published"]) == (1, 2)
     assert len(calls) == 1
     assert (work / "ledger" / SITE / f"{other}.json").read_bytes() == other_ledger
     assert json.loads((work / "ledger" / SITE / f"{target}.json").read_text())["status"] == "published"

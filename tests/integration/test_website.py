@@ -6,22 +6,20 @@ public URLs (``GET /<bucket>/<key>``, as a user would). Checked: the pages
 load, the filters show exactly what ``take5 search`` selects with the same
 filters, every link and image resolves (HTTP 200, anonymously), no console
 error; a withdrawn product leaves the page, the collection and the Metalink.
-``TAKE5_SCREENSHOTS=1`` also writes docs/img/website-root.png and website-site.png.
+The map, the search box and the cart: tests/integration/test_website_cart.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from helpers.browser import CHROMIUM, Page, chromium, resolve_all
 from helpers.fake_products import site_config
-from helpers.paths import ROOT
 from helpers.published import publish_all
 from helpers.stac_validation import validate_tree
 from take5_ops.cli import main
@@ -31,10 +29,6 @@ from take5_ops.distribution.website import update_pages
 from take5_ops.storage import Buckets, layout
 
 SITE = "FrancePornic"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DOCS_IMG = ROOT / "docs" / "img"
 SPECS = [(datetime(2015, 4, 13, 10), "L1C", None, 1000), (datetime(2015, 4, 18, 10), "L1C", None, 1100),
          (datetime(2015, 4, 18, 10), "L2A", 12.5, 1200), (datetime(2015, 4, 23, 10), "L1C", None, 1300),
          (datetime(2015, 4, 23, 10), "L2A", 61.0, 1400)]
@@ -43,14 +37,8 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chro
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-            args=FLAGS, viewport={"width": 1100, "height": 760})
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture
@@ -63,47 +51,6 @@ def site_published(s3_buckets, tmp_path, monkeypatch):
     return buckets, site, products, summary
 
 
-class Page:
-    """A page opened in chromium, with every console error, page error and failed response recorded."""
-
-    def __init__(self, context, url: str):
-        self.errors: list[str] = []
-        self.page = context.new_page()
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status} {r.url}"))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
-        response = self.page.goto(url, wait_until="load")
-        assert response is not None and response.status == 200, url
-        assert response.headers["content-type"].startswith("text/html")
-
-    def links(self) -> list[str]:
-        """Absolute URLs of every a/link/script/img reference of the page (SVG links included)."""
-        return self.page.evaluate("""() => {
-            const out = [];
-            for (const el of document.querySelectorAll('a[href], link[href], script[src], img[src]')) {
-                const ref = el.getAttribute('href') || el.getAttribute('src');
-                if (ref && !ref.startsWith('data:')) out.push(new URL(ref, document.baseURI).href);
-            }
-            return out;
-        }""")
-
-    def visible_rows(self) -> list[str]:
-        return self.page.eval_on_selector_all("#products tbody tr:not([hidden])",
-                                              "rows => rows.map(r => r.querySelector('a.item')"
-                                              ".getAttribute('href'))")
-
-
-def resolve_all(urls: list[str]) -> dict[str, bytes]:
-    """GET every URL anonymously; each must answer 200."""
-    bodies = {}
-    for url in sorted(set(urls)):
-        with urllib.request.urlopen(url.split("#")[0], timeout=30) as r:
-            assert r.status == 200, url
-            bodies[url] = r.read()
-    return bodies
-
-
 def names(found) -> list[str]:
     return sorted(f"{f.name}/{f.name}.json" for f in found)
 
@@ -114,14 +61,14 @@ def test_root_page_lists_the_site_and_links_resolve(browser, site_published, s3_
     base = f"{s3_endpoint}/{buckets.dist.bucket}/"
     root = Page(browser, base + "index.html")
     row = root.page.locator(f'#sites tr[data-site="{SITE}"] td').all_inner_texts()
-    assert row == ["Pornic", "France", "3", "2", "2015-04-23"]
-    assert root.page.locator("svg.map circle").count() == 1
+    assert row[:6] == ["Pornic", "France", "0", "3", "2", "2015-04-23"]  # L1A, L1C, L2A
+    expect(root.page.locator("#map")).to_have_attribute("data-ready", "1")
+    assert root.page.locator("#map path.site-marker").count() == 1
     links = root.links()
     assert base + f"{SITE}/index.html" in links and base + "catalog.json" in links
     resolve_all(links)
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        root.page.screenshot(path=str(DOCS_IMG / "website-root.png"))
-    root.page.locator("svg.map a").first.click()  # the map point opens the site page
+    root.page.locator("#map path.site-marker").click()  # the map's site opens a popup linking its page
+    root.page.locator(".leaflet-popup a", has_text="Pornic").click()
     root.page.wait_for_url(base + f"{SITE}/index.html")
     assert root.page.locator("#products tbody tr").count() == len(SPECS)
     assert root.errors == []
@@ -153,8 +100,6 @@ def test_site_page_filters_select_what_search_selects(browser, site_published, s
     page.click("button[type=reset]")  # the reset shows every row again (applied right after the reset event)
     expect(page.locator("#count")).to_have_text("5 of 5 products shown")
     assert len(view.visible_rows()) == 5
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        page.screenshot(path=str(DOCS_IMG / "website-site.png"), full_page=True)
 
     links = view.links()
     bodies = resolve_all(links)
@@ -192,7 +137,7 @@ def test_withdrawn_product_leaves_every_listing(browser, site_published, s3_endp
     assert len(view.visible_rows()) == 4 and gone.name not in view.page.content()
     resolve_all(view.links())
     root = Page(browser, f"{s3_endpoint}/{dist.bucket}/index.html")
-    assert root.page.locator(f'#sites tr[data-site="{SITE}"] td').all_inner_texts()[2:4] == ["3", "1"]
+    assert root.page.locator(f'#sites tr[data-site="{SITE}"] td').all_inner_texts()[2:5] == ["0", "3", "1"]
     assert view.errors == [] and root.errors == []
 
     # a later run does not bring it back (the L2A chain would offer it again: its Item is missing)
@@ -208,6 +153,7 @@ def test_withdrawn_product_leaves_every_listing(browser, site_published, s3_endp
 def test_pages_are_deterministic(site_published):
     buckets, _, _, _ = site_published
 
-    before = {k: buckets.dist.get_bytes(k) for k in ("index.html", f"{SITE}/index.html", "assets/take5.js")}
+    before = {k: buckets.dist.get_bytes(k) for k in ("index.html", "sites.json", f"{SITE}/index.html",
+                                                       f"{SITE}/products.json", "assets/take5.js", "config.json")}
     assert update_pages(buckets.dist, SITE) == {"written": []}
     assert {k: buckets.dist.get_bytes(k) for k in before} == before

@@ -115,15 +115,16 @@ def test_browse_policy_opens_pages_and_documents_but_no_product_file():
 
 def test_order_url_in_the_website_config(tmp_path):
     store = LocalStore(tmp_path)
-    assert not set_order_url(store, None)  # public mode, nothing there: nothing written
-    assert not store.exists(layout.SITE_CONFIG_KEY)
-    store.put_bytes(layout.SITE_CONFIG_KEY, b'{"title": "Take5"}')
+    assert set_order_url(store, None)  # nothing there: public mode written, so that pages never miss it
+    assert json.loads(store.get_bytes(layout.WEB_CONFIG_KEY)) == {"order_url": None}
+    assert not set_order_url(store, None)  # unchanged
+    store.put_bytes(layout.WEB_CONFIG_KEY, b'{"order_url": null, "title": "Take5"}')
     assert set_order_url(store, "http://127.0.0.1:8081/orders")
     assert not set_order_url(store, "http://127.0.0.1:8081/orders")  # unchanged
-    assert json.loads(store.get_bytes(layout.SITE_CONFIG_KEY)) == {
+    assert json.loads(store.get_bytes(layout.WEB_CONFIG_KEY)) == {
         "order_url": "http://127.0.0.1:8081/orders", "title": "Take5"}
     assert set_order_url(store, None)  # back to public mode: the other settings stay
-    assert json.loads(store.get_bytes(layout.SITE_CONFIG_KEY)) == {"title": "Take5"}
+    assert json.loads(store.get_bytes(layout.WEB_CONFIG_KEY)) == {"order_url": None, "title": "Take5"}
 
 
 def test_settings_need_their_secrets(tmp_path, monkeypatch):

@@ -90,6 +90,17 @@ def test_search_command(published, capsys):
     assert out[-1] == "3 product(s)" and letter["B"] in out[1] and "cloud  12.5" in out[1]
 
 
+def test_search_command_free_text(published, capsys):
+    """The words are the website's query syntax, narrowed by the options; a site word matches name or country."""
+    _, folder, letter = published
+    assert main(["search", "--dist", str(folder), "--json", "pornic", "2015-05-08..", "cloud<50"]) == 0
+    assert sorted(i["id"] for i in json.loads(capsys.readouterr().out)) == sorted([letter["B"], letter["C"]])
+    assert main(["search", "--dist", str(folder), "--json", "France L2A", "--to", "2015-05-10"]) == 0
+    assert [i["id"] for i in json.loads(capsys.readouterr().out)] == [letter["C"]]
+    assert main(["search", "--dist", str(folder), "Belgium"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "0 product(s)"
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: parse_bbox("1,2,3"), "W,S,E,N"),
     (lambda: Query(bbox=(10, 0, 5, 1)), "west <= east"),

@@ -106,7 +106,7 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
     conf = site.model_dump(mode="json")
     with DAG(
         dag_id=f"take5_{site.site_id}",
-        description=f"Take5 {site.name}: L1A deliveries to published L1C and L2A",
+        description=f"Take5 {site.name}: L1A deliveries to published L1A, L1C and L2A",
         schedule=schedule_for(site),
         start_date=datetime.combine(site.first_acquisition, time(), tzinfo=UTC),
         catchup=False,
@@ -138,6 +138,11 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
             return task(tasks.publish, task_id="publish", map_index_template=tasks.MAP_INDEX_TEMPLATE)(site=conf, product=product)
 
         published = products.expand(delivery=accepted)
+        # L1A: each accepted delivery published as it came (imagery, metadata, preview), after the L1C
+        # (ALL_DONE: the L1A of a delivery the L1C rejected is not published, the others are)
+        published_l1a = task(tasks.l1a, task_id="l1a", map_index_template=tasks.MAP_INDEX_TEMPLATE,
+                             trigger_rule=TriggerRule.ALL_DONE).partial(site=conf).expand(accepted=accepted)
+        published >> published_l1a
         # L2A: one task walks the site's dates in order (each depends on the one before: not mapped),
         # behind the 30-day gate; its products are then published like the L1C ones.
         gate = task.branch(tasks.l2a_gate, task_id="l2a_gate",
@@ -150,7 +155,8 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
         # ALL_DONE: a skipped L2A branch must not skip the catalog (ALL_DONE_MIN_ONE_SUCCESS skips on
         # any skipped upstream); the task skips itself when nothing was accepted nor published.
         catalog = task(tasks.update_catalog, task_id="update_catalog", trigger_rule=TriggerRule.ALL_DONE)(
-            site=conf, published=published, accepted=accepted, published_l2a=published_l2a)
+            site=conf, published=published, accepted=accepted, published_l2a=published_l2a,
+            published_l1a=published_l1a)
         # the product-level SLA (docs/sla.md): after everything, whatever happened, never failing; a teardown,
         # so that the run's state stays that of the chain (a plain ALL_DONE leaf would turn failed runs green)
         catalog >> task(sla.sla_check, task_id="sla_check", retries=0)(site=conf).as_teardown()

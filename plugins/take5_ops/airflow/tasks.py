@@ -58,6 +58,14 @@ def l1c(site: dict, accepted: dict) -> dict:
         raise AirflowFailException(f"{accepted['product_id']} rejected by L1C (quarantined): {exc}") from exc
 
 
+def l1a(site: dict, accepted: dict) -> dict | None:
+    """Publish one accepted delivery as its L1A product (one mapped instance; ``None``: the L1C rejected it)."""
+    from take5_ops.pipeline import publish_l1a
+
+    _label(accepted["product_id"])
+    return publish_l1a(_buckets(), _site(site), accepted)
+
+
 def publish(site: dict, product: dict) -> dict:
     """Publish one processed product (one mapped instance)."""
     from take5_ops.pipeline import publish as publish_product
@@ -127,10 +135,10 @@ def _failed_tasks() -> list[str]:
     return sorted(k for k, v in states.items() if getattr(v, "value", v) in ("failed", "upstream_failed"))
 
 
-def update_catalog(site: dict, published, accepted: list[dict], published_l2a=None) -> dict:
+def update_catalog(site: dict, published, accepted: list[dict], published_l2a=None, published_l1a=None) -> dict:
     """Update the site's Collection and the root catalog, commit the ledger.
 
-    ``published`` and ``published_l2a`` hold the results of the publications that succeeded. After
+    ``published``, ``published_l2a`` and ``published_l1a`` hold the results of the publications that succeeded. After
     committing them, fails (without retry) when some accepted deliveries were not published (those
     stay pending) or when a task of the run failed, so that the run shows the failure (Airflow
     judges a run by its last tasks). Skips itself when nothing happened upstream.
@@ -139,7 +147,7 @@ def update_catalog(site: dict, published, accepted: list[dict], published_l2a=No
 
     from take5_ops.pipeline import update_catalog as update
 
-    results = _results(published) + _results(published_l2a)
+    results = _results(published_l1a) + _results(published) + _results(published_l2a)
     failed = _failed_tasks()
     if not accepted and not results:
         if failed:

@@ -1,4 +1,4 @@
-"""The reconciliation of one site, read only: deliveries ↔ ledger ↔ quarantine ↔ work products ↔ L2A
+"""The reconciliation of one site, read only: deliveries ↔ ledger ↔ quarantine ↔ work products (L1A, L1C) ↔ L2A
 status ↔ SLA records ↔ Items and their files ↔ collection links ↔ Metalinks ↔ pages.
 
 Derived documents (collection, Metalinks, pages, pruning) are checked by running the publication
@@ -21,7 +21,7 @@ from take5_ops.distribution.website import update_pages
 from take5_ops.errors import PublishError
 from take5_ops.l1a.intake import scan
 from take5_ops.l2a.status import PUBLISHED
-from take5_ops.naming import parse_product_name, product_stem
+from take5_ops.naming import parse_product_id, parse_product_name, product_stem
 from take5_ops.products.workspace import read_manifest
 from take5_ops.siteconfig import SiteConfig
 from take5_ops.sla.published import by_product, first_publications, stem
@@ -73,6 +73,14 @@ def _l1a_product_id(name: str) -> str | None:
         return None
 
 
+def _l1a_name(product_id: str) -> list[str]:
+    """The L1A product name of a delivery (none for a PRODUCT_ID that does not parse)."""
+    try:
+        return [parse_product_id(product_id).product_name("L1A")]
+    except ValueError:
+        return []
+
+
 def _record_findings(work: Store, site_id: str, ledger: dict) -> tuple[list[Finding], set[str]]:
     """Ledger ↔ quarantine ↔ work products ↔ L2A status; and the names that should be published."""
     found, expected = [], set()
@@ -81,10 +89,11 @@ def _record_findings(work: Store, site_id: str, ledger: dict) -> tuple[list[Find
         if entry.get("status") == "rejected" and not any(work.list(layout.quarantine_product_prefix(site_id, pid))):
             found.append(Finding("ledger-without-quarantine", site_id, pid))
         elif entry.get("status") == "published" and name:
-            if _product(work, site_id, name) is None:
-                found.append(Finding("ledger-without-product", site_id, pid, name))
-            else:
-                expected.add(name)
+            names = [name, *_l1a_name(pid)]  # the L1C and the L1A of the delivery
+            missing = [n for n in names if _product(work, site_id, n) is None]
+            if missing:
+                found.append(Finding("ledger-without-product", site_id, pid, ", ".join(missing)))
+            expected.update(n for n in names if n not in missing)
     status = read_json(work, layout.l2a_status_key(site_id)) or {}
     for day, d in sorted((status.get("dates") or {}).items()):
         if isinstance(d, dict) and d.get("outcome") == PUBLISHED and d.get("name"):

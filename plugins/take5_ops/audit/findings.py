@@ -15,7 +15,7 @@ NO_FIX = "none: it cannot be rebuilt from what the chain holds; look at it by ha
 KINDS: dict[str, tuple[str, str]] = {  # kind -> (what it means, the safe fix --repair applies)
     "ledger-without-quarantine": ("a delivery recorded as rejected has no quarantine record",
                                   "write the quarantine record from the ledger's reason"),
-    "ledger-without-product": ("a delivery recorded as published has no processed product in the work bucket",
+    "ledger-without-product": ("a delivery recorded as published lacks its processed L1C or L1A in the work bucket",
                                "make the delivery pending again: the next run processes it"),
     "item-missing": ("a product the ledger or the L2A status says is published has no Item",
                      "republish it from the work bucket, then relink"),

@@ -59,15 +59,11 @@ def set_access(store: S3Store, accounts: bool) -> None:
 
 
 def set_order_url(store: Store, order_url: str | None) -> bool:
-    """Set (or, with ``None``, remove) ``order_url`` in the website's ``config.json``, keeping its
+    """Set ``order_url`` in the website's ``config.json`` (``None``: public downloads), keeping its
     other settings; write only when it changes. Returns whether it wrote."""
-    key = layout.SITE_CONFIG_KEY
-    config = read_json(store, key) or {}
-    wanted = dict(config)
-    if order_url:
-        wanted["order_url"] = order_url
-    else:
-        wanted.pop("order_url", None)
+    key = layout.WEB_CONFIG_KEY
+    config = read_json(store, key)
+    wanted = {**(config or {}), "order_url": order_url or None}
     if wanted == config:
         return False
     store.put_bytes(key, json.dumps(wanted, indent=1, sort_keys=True).encode() + b"\n", "application/json")

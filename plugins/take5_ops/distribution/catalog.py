@@ -29,7 +29,6 @@ from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import layout
 
 CATALOG_ID = "take5"
-LEVELS = ("L1C", "L2A")  # product levels, each with its Metalink per site
 MULTIHASH_SHA256 = "1220"  # multihash prefix: sha2-256, 32 bytes
 # band: (common name, centre wavelength µm, full width µm), contract section 4
 SPECTRAL_BANDS = {
@@ -156,7 +155,8 @@ def build_collection(site: SiteConfig, items: dict[str, dict], metalinks: tuple[
         id=site.site_id,
         title=f"SPOT5 Take5 {site.name} ({site.country})",
         description=site.description or f"SPOT5 Take5 products of the site {site.name}, {site.country}: "
-        "orthorectified top-of-atmosphere (L1C) and surface (L2A) reflectance, every 5 days in 2015.",
+        "the images as delivered (L1A), orthorectified top-of-atmosphere (L1C) and surface (L2A) reflectance, "
+        "every 5 days in 2015.",
         extent=pystac.Extent(pystac.SpatialExtent([bbox]), pystac.TemporalExtent([[times[0], times[-1]]])),
         license=LICENSE,
         providers=list(PROVIDERS),
@@ -187,7 +187,7 @@ def item_links(collection: dict) -> list[str]:
 def catalog_json(site_ids: list[str]) -> bytes:
     """The root catalog: one child link per site collection."""
     catalog = pystac.Catalog(CATALOG_ID, "SPOT5 Take5 (2015): 150 sites imaged every 5 days, "
-                             "Level 1C and Level 2A products.", title="SPOT5 Take5")
+                             "Level 1A, 1C and 2A products.", title="SPOT5 Take5")
     _links(catalog, [("root", "./catalog.json", "SPOT5 Take5")])
     _links(catalog, [("child", f"./{layout.collection_key(s)}", s) for s in sorted(set(site_ids))])
     return to_json(catalog.to_dict(include_self_link=False, transform_hrefs=False))

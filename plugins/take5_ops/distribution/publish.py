@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from take5_ops.distribution.catalog import (
-    LEVELS,
     catalog_json,
     child_sites,
     collection_json,
@@ -31,7 +30,7 @@ from take5_ops.distribution.catalog import (
 from take5_ops.distribution.metalink import MEDIA_TYPE as METALINK_MEDIA_TYPE
 from take5_ops.distribution.metalink import MetalinkError, build_metalink, item_files
 from take5_ops.errors import PublishError
-from take5_ops.naming import is_site_id, product_stem, product_version, version_key
+from take5_ops.naming import LEVELS, is_site_id, product_stem, product_version, version_key
 from take5_ops.products.product import MANIFEST, Product
 from take5_ops.products.workspace import read_manifest
 from take5_ops.siteconfig import SiteConfig

@@ -26,6 +26,7 @@ from take5_ops.l1a.delivery import (
     MARKER,
     MAX_MARKER_SIZE,
     METADATA,
+    PREVIEW,
     DeliveryError,
     DeliveryManifest,
     parse_delivery_ok,
@@ -362,7 +363,8 @@ def quarantine(work: Store, rejected: Rejected) -> str:
 
 
 def fetch(l1a: Store, accepted: Accepted, dest: Path) -> Path:
-    """Download ``METADATA.DIM`` and ``IMAGERY.TIF`` into ``dest`` (returned), checking them against the manifest.
+    """Download ``METADATA.DIM``, ``IMAGERY.TIF`` and ``PREVIEW.JPG`` (when delivered) into ``dest`` (returned),
+    checking them against the manifest.
 
     Raises :class:`DeliveryError` (and removes the file) when an object no
     longer matches its listed size and SHA-256.
@@ -370,7 +372,8 @@ def fetch(l1a: Store, accepted: Accepted, dest: Path) -> Path:
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     prefix = layout.delivery_prefix(accepted.site_id, accepted.product_id)
-    for name in (METADATA, IMAGERY):
+    preview = (PREVIEW,) if PREVIEW in {f.name for f in accepted.manifest.files} else ()
+    for name in (METADATA, IMAGERY, *preview):
         listed = accepted.manifest.file(name)
         path = dest / name
         digest = l1a.download(prefix + name, path)

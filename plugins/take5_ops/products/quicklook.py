@@ -2,7 +2,10 @@
 
 Each channel is reflectance stretched linearly over a fixed range
 (:data:`STRETCH`), so that quicklooks of different dates compare; no-data is
-black. The longest side is about :data:`SIZE` pixels.
+black. The image is cropped to the scene's footprint (the rows and columns
+holding data, :func:`crop_to_data`): a scene smaller than its site grid is not
+a small picture in a large black frame. The longest side is about
+:data:`SIZE` pixels before cropping.
 """
 
 from __future__ import annotations
@@ -38,14 +41,24 @@ def to_rgb(bands: dict[str, np.ndarray], scale: float, nodata: int) -> np.ndarra
     return out
 
 
+def crop_to_data(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` (3, h, w) cut to the bounding box of its non-black pixels (no-data is black); unchanged when empty."""
+    data = rgb.any(axis=0)
+    rows, cols = np.flatnonzero(data.any(axis=1)), np.flatnonzero(data.any(axis=0))
+    if rows.size == 0:
+        return rgb
+    return rgb[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
 def write_quicklook(band_paths: dict[str, Path], dst: Path, scale: float, nodata: int) -> None:
-    """Write the JPEG quicklook ``dst`` from the band COGs (read decimated through their overviews)."""
+    """Write the JPEG quicklook ``dst`` from the band COGs (read decimated through their overviews), cropped to
+    the scene's footprint."""
     bands = {}
     for name in CHANNELS:
         with rasterio.open(band_paths[name]) as src:
             shape = quicklook_shape(src.height, src.width)
             bands[name] = src.read(1, out_shape=shape, resampling=Resampling.nearest)
-    rgb = to_rgb(bands, scale, nodata)
+    rgb = crop_to_data(to_rgb(bands, scale, nodata))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(dst, "w", driver="JPEG", width=rgb.shape[2], height=rgb.shape[1], count=3,

@@ -16,7 +16,8 @@ bucket         keys
                ``l2a/<SITE>/{steps,init/<START>}/<STEP>.{json,tif}``, ``l2a/<SITE>/status.json``,
                ``sla/<SITE>/{published.json,notified.json,sent/<TIME>Z.json}``,
                ``sla/digest/<YEAR>-W<WEEK>.json``, ``accounts/download-stats.json``
-``dist``       ``catalog.json``, ``index.html``, ``config.json``, ``<SITE>/collection.json``, ``<SITE>/index.html``,
+``dist``       ``catalog.json``, ``index.html``, ``sites.json``, ``config.json``, ``assets/<FILE>``,
+               ``<SITE>/collection.json``, ``<SITE>/index.html``, ``<SITE>/products.json``,
                ``<SITE>/<SITE>_<LEVEL>.meta4``, ``<SITE>/<NAME>/<NAME>.json``,
                ``<SITE>/<NAME>/<VERSION>/<FILE>``
 =============  ============================================================
@@ -194,7 +195,13 @@ def audit_key() -> str:
 
 CATALOG_KEY = "catalog.json"
 ROOT_PAGE_KEY = "index.html"
-SITE_CONFIG_KEY = "config.json"  # the website's run-time settings (accounts mode: ``order_url``)
+SITES_INDEX_KEY = "sites.json"  # the website's list of sites (map, search)
+WEB_CONFIG_KEY = "config.json"  # the website's settings (order_url)
+
+
+def web_asset_key(name: str) -> str:
+    """A file the pages share: stylesheet, scripts, the map's library and outlines."""
+    return f"assets/{name}"
 
 
 def collection_key(site_id: str) -> str:
@@ -205,6 +212,11 @@ def collection_key(site_id: str) -> str:
 def site_page_key(site_id: str) -> str:
     """A site's web page."""
     return f"{site_id}/index.html"
+
+
+def site_products_key(site_id: str) -> str:
+    """The website's index of a site's products (search, cart)."""
+    return f"{site_id}/products.json"
 
 
 def metalink_key(site_id: str, level: str) -> str:
