@@ -6,14 +6,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv run stop test test-unit test-stack fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv run cluster stop test test-unit test-stack test-cluster bench-campaign fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
-	@echo "make stop   - stop the stack started by make run"
+	@echo "make cluster - the production topology: PostgreSQL, Redis, CeleryExecutor, TAKE5_WORKERS worker hosts (network namespaces; root)"
+	@echo "make stop   - stop the stack started by make run or make cluster"
 	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite (but the stack tier)"
 	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
 	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
+	@echo "make test-cluster - the cluster tier: a site on 2 worker hosts, then killed worker, Redis, PostgreSQL and S3 faults"
 	@echo "make fuzz   - fuzz the DELIVERY.OK and METADATA.DIM parsers (FUZZ_EXAMPLES inputs each, 100000 by default)"
 	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
@@ -29,13 +31,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, GDAL, aria2c, the headless browser)
+# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, Redis, GDAL, aria2c, the headless browser)
 # (installed when missing; needs root or sudo).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -44,6 +47,10 @@ system-deps:
 
 run: venv
 	$(PY) scripts/stack.py run
+
+# The production topology on this machine (docs/deployment.md); needs root for the network namespaces.
+cluster: venv system-deps
+	$(PY) scripts/cluster.py
 
 stop:
 	@$(PY) scripts/stack.py stop
@@ -54,10 +61,13 @@ lint: venv
 
 # The stack tier (tests/stack) runs alone: it starts PostgreSQL and every Airflow component (make test-stack).
 test: lint system-deps
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/stack $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/stack --ignore=tests/cluster $(PYTEST_ARGS)
 
 test-stack: venv system-deps
 	$(PY) -m pytest -s -v tests/stack $(PYTEST_ARGS)
+
+test-cluster: venv system-deps
+	$(PY) -m pytest -s -v tests/cluster $(PYTEST_ARGS)
 
 test-unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -78,7 +88,7 @@ bench-overhead: venv system-deps
 	$(PY) bench/bench_task_overhead.py
 
 freeze: venv
-	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard; psycopg2-binary and asyncpg for the embedded stack's PostgreSQL."; \
+	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard, celery (celery 5.6.x: 5.7 breaks the provider); psycopg2-binary and asyncpg for the embedded stack's PostgreSQL, redis for the cluster's broker."; \
 	  echo "# Regenerate with: make freeze"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^take5-ops' ) > requirements.txt
 
