@@ -20,6 +20,7 @@ help:
 	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
 	@echo "make bench-overhead - per-task overhead on the embedded stack (its own BENCHMARKS.md section)"
+	@echo "make bench-campaign - a campaign on the cluster profile (its own BENCHMARKS.md section; hours)"
 	@echo "make l2a-validation - run the hard L2A scenarios and write docs/l2a-validation.md"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -86,6 +87,12 @@ l2a-validation: venv system-deps
 # Starts its own embedded stack (private folder and ports), runs a few sites, reads the API and task logs.
 bench-overhead: venv system-deps
 	$(PY) bench/bench_task_overhead.py
+
+# The cluster profile under a campaign: 150 sites, two weekly cycles of 300 px scenes, then one full-size week
+# of 4 sites (hours on 2 shared cores; e.g. CAMPAIGN_ARGS="--sites 12 --full-size-sites 0" for a reduced run).
+CAMPAIGN_ARGS ?= --sites 150 --weeks 2 --size 300 --full-size-sites 4
+bench-campaign: venv system-deps
+	$(PY) bench/bench_campaign.py --out BENCHMARKS.md $(CAMPAIGN_ARGS)
 
 freeze: venv
 	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard, celery (celery 5.6.x: 5.7 breaks the provider); psycopg2-binary and asyncpg for the embedded stack's PostgreSQL, redis for the cluster's broker."; \
