@@ -103,6 +103,9 @@ class Cluster(stack.Stack):
             AIRFLOW__CELERY__BROKER_URL=redis.url(host, REDIS_PORT, self.keys["redis_password"]),
             AIRFLOW__CELERY__RESULT_BACKEND=f"db+{db}",
             AIRFLOW__OPERATORS__DEFAULT_QUEUE="default",
+            # a broker outage delays the sending of tasks rather than failing them (take5_ops/airflow/celery_config.py)
+            AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS="take5_ops.airflow.celery_config.CELERY_CONFIG",
+            AIRFLOW__CELERY__TASK_PUBLISH_MAX_RETRIES="300",
             AIRFLOW__API__BASE_URL=f"http://localhost:{API_PORT}",
             # task logs: uploaded to the work bucket at the end of each task, whichever host ran it
             AIRFLOW__LOGGING__REMOTE_LOGGING="True",

@@ -39,7 +39,9 @@ DATES = 9
 S3_PAUSE = 20.0
 REDIS_DOWN = 30.0
 RUN_TIMEOUT = 900.0
+PUBLIC_URL = "https://take5.example.org/"  # the Metalinks hold absolute URLs: the same server for both
 CLUSTER_ENV = {
+    "TAKE5_PUBLIC_URL": PUBLIC_URL,
     "TAKE5_TASK_RETRY_DELAY": "5",  # retries 5 s apart (300 s in production)
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",  # a killed task is failed after 60 s (300)
     "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the triggered runs: no weekly run in between
@@ -97,6 +99,7 @@ def reference(series, s3_endpoint, tmp_path_factory):
         store.client.create_bucket(Bucket=store.bucket)
     deliver(series, stores)
     env = dag_subprocess.airflow_env(tmp_path_factory.mktemp("airflow"), series, s3_endpoint, stores)
+    env["TAKE5_PUBLIC_URL"] = PUBLIC_URL
     dag_subprocess.migrate(env)
     t0 = time.monotonic()
     run = dag_subprocess.run_dag(env, DAG_ID, CONF, timeout=1200)
@@ -144,8 +147,8 @@ def run_site(cluster, series: Path, during=None) -> dict:
     return {"run_id": run_id, "state": state, "tis": tis, "dist": digest(stores["dist"])}
 
 
-def running(api, run_id: str, task_id: str) -> list[dict]:
-    return [ti for ti in api.task_instances(DAG_ID, run_id) if ti["task_id"] == task_id and ti["state"] == "running"]
+def running(api, run_id: str, task_id: str, states=("running",)) -> list[dict]:
+    return [ti for ti in api.task_instances(DAG_ID, run_id) if ti["task_id"] == task_id and ti["state"] in states]
 
 
 def l2a_checkpoints(cluster) -> int:
@@ -186,7 +189,7 @@ def test_s3_stopped_during_a_publication_and_the_l2a_worker_killed(cluster, seri
     faults: dict = {}
 
     def during(run_id):
-        if "s3" not in faults and running(api, run_id, "publish"):
+        if "s3" not in faults and running(api, run_id, "publish", ("running", "queued")):
             pid = c.kill("s3", signal.SIGSTOP)
             report(f"S3 server stopped (SIGSTOP) during a publication for {S3_PAUSE:.0f} s")
             time.sleep(S3_PAUSE)
