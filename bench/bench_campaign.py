@@ -135,10 +135,10 @@ def campaign(args, home: Path) -> dict:
     batches = weekly_batches(folders)
     report(f"simulated {len(folders)} deliveries of {len(sites)} sites ({args.size} px) in "
            f"{time.monotonic() - t0:.0f} s: {len(batches)} weekly batches")
+    (home / "cluster").mkdir()
     c = Cluster(home=home / "cluster", extra_env={
         "TAKE5_SITE_CONFIGS": str(configs), "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
-    (home / "cluster").chmod(0o755)
     try:
         c.start()
         from take5_ops.storage import LocalStore, copy_tree
@@ -167,7 +167,7 @@ def campaign(args, home: Path) -> dict:
             time.sleep(5)
         judged = xcom(c.api, "take5_sla_monitor", monitor, "check_sites")
         result.update(sites=len(sites), deliveries=len(folders), batches=len(batches), wall=wall, tis=len(tis),
-                      failed=len(failed), cpu=cpu, judged=judged.get("sites"), judge_errors=judged.get("errors"),
+                      failed=len(failed), cpu=cpu, judged=judged.get("sites"), judge_errors=len(judged.get("errors") or {}),
                       times=work_times(c, tis), size=args.size)
         if args.full_size_sites:
             result["full"] = full_size_week(c, configs_all[: args.full_size_sites], home)
@@ -261,7 +261,7 @@ def main() -> int:
         problems.append(f"{r['published_l1c']} L1C published of {r['deliveries']} delivered")
     if r["failed"]:
         problems.append(f"{r['failed']} failed task instances")
-    if r["collections"] != r["sites"] or r["judged"] != r["sites"]:
+    if r["collections"] != r["sites"] or r["judged"] != r["sites"] or r["judge_errors"]:
         problems.append(f"{r['collections']} collections, {r['judged']} sites judged, of {r['sites']}")
     if args.out and not problems:
         write_section(args.out, TITLE, text)

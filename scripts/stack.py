@@ -247,13 +247,26 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
+def descendants(pid: int) -> list:
+    """The processes ``pid`` started, at any depth (``psutil.Process``), whatever their process group:
+    Airflow's task supervisor puts each task process in a group of its own."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 def terminate_groups(components: list[Component], grace: float = 30) -> None:
     """Send each component's stop signal to its process group, then SIGKILL what is left after
-    ``grace`` seconds. Groups are stopped together (they all wait in parallel)."""
-    pending = []
+    ``grace`` seconds, and then what the component started outside its group (task processes).
+    Groups are stopped together (they all wait in parallel)."""
+    pending, started = [], {}
     for comp in components:
         if comp.proc is None:
             continue
+        started[comp.name] = descendants(comp.proc.pid)
         try:
             os.killpg(comp.proc.pid, comp.stop_signal)
             pending.append(comp)
@@ -279,6 +292,15 @@ def terminate_groups(components: list[Component], grace: float = 30) -> None:
             comp.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+    for name, procs in started.items():
+        left = [p for p in procs if p.is_running() and p.status() != "zombie"]
+        for p in left:
+            try:
+                p.kill()
+            except Exception:  # gone meanwhile
+                pass
+        if left:
+            log(f"{name}: killed {len(left)} process(es) it had started outside its group")
 
 
 class StackFailure(RuntimeError):

@@ -46,11 +46,10 @@ def install(log) -> Path:
     found = bindir()
     if found:
         return found
-    log("PostgreSQL is not installed: installing the Debian package postgresql (apt-get)")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
+    from stack_debian import apt_install
+
+    log("PostgreSQL is not installed")
+    apt_install("postgresql", log)
     found = bindir()
     if not found:
         raise RuntimeError("apt-get installed postgresql but no initdb was found under /usr/lib/postgresql")

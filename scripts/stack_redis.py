@@ -7,9 +7,7 @@ of the broker (``appendfsync everysec``: at most a second of messages lost on a 
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 
@@ -18,11 +16,10 @@ def install(log) -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    log("Redis is not installed: installing the Debian package redis-server (apt-get)")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env)
+    from stack_debian import apt_install
+
+    log("Redis is not installed")
+    apt_install("redis-server", log)
     found = shutil.which("redis-server")
     if not found:
         raise RuntimeError("apt-get installed redis-server but it is not on PATH")

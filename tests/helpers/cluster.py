@@ -45,9 +45,18 @@ class Cluster(EmbeddedStack):
         raise RuntimeError(f"{component} not {'stopped' if on else 'started'} after 120 s")
 
     def kill(self, component: str, sig: int = signal.SIGKILL) -> int:
-        """Send ``sig`` to a component's process group; return its pid."""
+        """Send ``sig`` to a component's process group and to every process it started (a Celery worker's
+        task processes have groups of their own); return its pid."""
+        import psutil
+
         pid = self.pid_of(component)
+        started = psutil.Process(pid).children(recursive=True)
         os.killpg(pid, sig)
+        for p in started:
+            try:
+                p.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
         return pid
 
 
