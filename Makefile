@@ -15,7 +15,7 @@ help:
 	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite (but the stack tier)"
 	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
 	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
-	@echo "make test-cluster - the cluster tier: a site on 2 worker hosts, then killed worker, Redis, PostgreSQL and S3 faults"
+	@echo "make test-cluster - the cluster tier: a site on 2 worker hosts, then killed worker, Redis, PostgreSQL and S3 faults (~20 min)"
 	@echo "make fuzz   - fuzz the DELIVERY.OK and METADATA.DIM parsers (FUZZ_EXAMPLES inputs each, 100000 by default)"
 	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
