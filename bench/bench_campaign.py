@@ -248,6 +248,9 @@ def main() -> int:
     parser.add_argument("--full-size-sites", type=int, default=0)
     parser.add_argument("--out", type=Path, help="replace (or add) the section in this file, e.g. BENCHMARKS.md")
     args = parser.parse_args()
+    for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
+                       ("AWS_DEFAULT_REGION", "us-east-1")):
+        os.environ.setdefault(key, value)  # the moto server's dummy credentials, for this process's own reads
     home = Path(tempfile.mkdtemp(prefix="take5-campaign-", dir="/tmp"))
     home.chmod(0o755)
     try:
