@@ -6,19 +6,22 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv web-deps run stop test test-unit test-stack fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv web-deps run cluster stop test test-unit test-stack test-cluster bench-campaign fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
-	@echo "make stop   - stop the stack started by make run"
+	@echo "make cluster - the production topology: PostgreSQL, Redis, CeleryExecutor, TAKE5_WORKERS worker hosts (network namespaces; root)"
+	@echo "make stop   - stop the stack started by make run or make cluster"
 	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite (but the stack tier)"
 	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
 	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
+	@echo "make test-cluster - the cluster tier: a site on 2 worker hosts, then killed worker, Redis, PostgreSQL and S3 faults (~20 min)"
 	@echo "make fuzz   - fuzz the DELIVERY.OK and METADATA.DIM parsers (FUZZ_EXAMPLES inputs each, 100000 by default)"
 	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make web-deps - install the website map's npm packages (Leaflet, world-atlas; package-lock.json)"
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
 	@echo "make bench-overhead - per-task overhead on the embedded stack (its own BENCHMARKS.md section)"
+	@echo "make bench-campaign - a campaign on the cluster profile (its own BENCHMARKS.md section; hours)"
 	@echo "make l2a-validation - run the hard L2A scenarios and write docs/l2a-validation.md"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -41,13 +44,14 @@ web-deps: $(WEB_STAMP)
 
 venv: $(STAMP) $(WEB_STAMP)
 
-# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, GDAL, aria2c, the headless browser, npm)
+# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, Redis, GDAL, aria2c, the headless browser, npm)
 # (installed when missing; needs root or sudo).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
@@ -58,6 +62,10 @@ system-deps:
 run: venv
 	$(PY) scripts/stack.py run
 
+# The production topology on this machine (docs/deployment.md); needs root for the network namespaces.
+cluster: venv system-deps
+	$(PY) scripts/cluster.py
+
 stop:
 	@$(PY) scripts/stack.py stop
 
@@ -67,10 +75,13 @@ lint: venv
 
 # The stack tier (tests/stack) runs alone: it starts PostgreSQL and every Airflow component (make test-stack).
 test: lint system-deps
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/stack $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/stack --ignore=tests/cluster $(PYTEST_ARGS)
 
 test-stack: venv system-deps
 	$(PY) -m pytest -s -v tests/stack $(PYTEST_ARGS)
+
+test-cluster: venv system-deps
+	$(PY) -m pytest -s -v tests/cluster $(PYTEST_ARGS)
 
 test-unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -90,8 +101,14 @@ l2a-validation: venv system-deps
 bench-overhead: venv system-deps
 	$(PY) bench/bench_task_overhead.py
 
+# The cluster profile under a campaign: 150 sites, two weekly cycles of 300 px scenes, then one full-size week
+# of 4 sites (hours on 2 shared cores; e.g. CAMPAIGN_ARGS="--sites 12 --full-size-sites 0" for a reduced run).
+CAMPAIGN_ARGS ?= --sites 150 --weeks 2 --size 300 --full-size-sites 4
+bench-campaign: venv system-deps
+	$(PY) bench/bench_campaign.py --out BENCHMARKS.md $(CAMPAIGN_ARGS)
+
 freeze: venv
-	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard; psycopg2-binary and asyncpg for the embedded stack's PostgreSQL; argon2-cffi for the accounts server (accounts mode)."; \
+	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard, celery (celery 5.6.x: 5.7 breaks the provider); psycopg2-binary and asyncpg for the embedded stack's PostgreSQL, redis for the cluster's broker; argon2-cffi for the accounts server (accounts mode)."; \
 	  echo "# Regenerate with: make freeze"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^take5-ops' ) > requirements.txt
 

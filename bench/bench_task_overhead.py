@@ -199,13 +199,19 @@ def main() -> int:
     text = section(results)
     print(text)
     if args.out:
-        old = args.out.read_text() if args.out.exists() else ""
-        if TITLE in old:
-            start = old.index(TITLE)
-            end = old.find("\n## ", start + len(TITLE))
-            old = old[:start] + old[end + 1:] if end >= 0 else old[:start]
-        args.out.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
+        write_section(args.out, TITLE, text)
     return 0
+
+
+def write_section(path: Path, title: str, text: str) -> None:
+    """Replace the section ``title`` (up to the next ``## ``) of the Markdown file ``path`` by ``text``, or
+    add it at the end."""
+    old = path.read_text() if path.exists() else ""
+    if title in old:
+        start = old.index(title)
+        end = old.find("\n## ", start + len(title))
+        old = old[:start] + old[end + 1:] if end >= 0 else old[:start]
+    path.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
 
 
 TITLE = "## Task overhead on the embedded stack"

@@ -99,7 +99,7 @@ def main() -> int:
             results.append((title, rows))
     text = render(results)
     old = args.out.read_text() if args.out.exists() else ""
-    if KEPT in old:  # written by `make bench-overhead`, which needs a whole embedded stack: kept as it is
+    if KEPT in old:  # by `make bench-overhead` and `make bench-campaign` (after it), which need whole stacks: kept
         text = text.rstrip("\n") + "\n\n" + old[old.index(KEPT):]
     args.out.write_text(text)
     print(text)

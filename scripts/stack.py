@@ -118,6 +118,7 @@ def load_secrets() -> dict[str, str]:
         "pg_airflow_password": lambda: secrets.token_urlsafe(24),
         "pg_accounts_password": lambda: secrets.token_urlsafe(24),
         "accounts_session_secret": lambda: secrets.token_urlsafe(48),
+        "redis_password": lambda: secrets.token_urlsafe(24),  # the cluster's broker (scripts/cluster.py)
     }
     missing = {k: make() for k, make in wanted.items() if k not in saved}
     if missing:
@@ -130,9 +131,10 @@ def load_secrets() -> dict[str, str]:
     return saved
 
 
-def stack_env(keys: dict[str, str]) -> dict[str, str]:
-    """Environment of every process of the stack: Airflow settings and connections."""
-    endpoint = f"http://127.0.0.1:{S3_PORT}"
+def stack_env(keys: dict[str, str], host: str = "127.0.0.1") -> dict[str, str]:
+    """Environment of every process of the stack: Airflow settings and connections; ``host`` is the
+    address at which the processes reach the database, S3, SMTP and the api-server."""
+    endpoint = f"http://{host}:{S3_PORT}"
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(
@@ -142,8 +144,8 @@ def stack_env(keys: dict[str, str]) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=pg.sqlalchemy_url(PG_PORT, keys["pg_airflow_password"]),
-        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{API_PORT}/execution/",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=pg.sqlalchemy_url(PG_PORT, keys["pg_airflow_password"], host),
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://{host}:{API_PORT}/execution/",
         AIRFLOW__API__HOST="127.0.0.1",
         AIRFLOW__API__PORT=str(API_PORT),
         AIRFLOW__API__BASE_URL=f"http://localhost:{API_PORT}",
@@ -164,7 +166,7 @@ def stack_env(keys: dict[str, str]) -> dict[str, str]:
             "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
         }),
         AIRFLOW_CONN_SMTP_DEFAULT=json.dumps({
-            "conn_type": "smtp", "host": "127.0.0.1", "port": SMTP_PORT,
+            "conn_type": "smtp", "host": host, "port": SMTP_PORT,
             "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "take5@localhost"},
         }),
     )
@@ -218,8 +220,8 @@ class Component:
 
     def __init__(self, name: str, cmd: list[str], logfile: Path, *, port: int | None = None,
                  stop_signal: int = signal.SIGTERM, popen_kwargs: dict | None = None, env: dict | None = None,
-                 after_start=None, health_key: str | None = None):
-        self.name, self.cmd, self.logfile, self.port = name, cmd, logfile, port
+                 after_start=None, health_key: str | None = None, cwd: Path = ROOT):
+        self.name, self.cmd, self.logfile, self.port, self.cwd = name, cmd, logfile, port, cwd
         self.stop_signal = stop_signal
         self.popen_kwargs = popen_kwargs or {}
         self.env = env
@@ -229,11 +231,12 @@ class Component:
         self.started_at = 0.0
         self.restarts: deque[float] = deque()
         self.unhealthy_since: float | None = None
+        self.held = False  # stopped on an operator's request (``stack.py hold``), not restarted
 
     def start(self) -> None:
         self.logfile.parent.mkdir(parents=True, exist_ok=True)
         with open(self.logfile, "ab") as out:
-            self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True, **self.popen_kwargs)
         self.started_at = time.monotonic()
         self.unhealthy_since = None
@@ -258,13 +261,26 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
+def descendants(pid: int) -> list:
+    """The processes ``pid`` started, at any depth (``psutil.Process``), whatever their process group:
+    Airflow's task supervisor puts each task process in a group of its own."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 def terminate_groups(components: list[Component], grace: float = 30) -> None:
     """Send each component's stop signal to its process group, then SIGKILL what is left after
-    ``grace`` seconds. Groups are stopped together (they all wait in parallel)."""
-    pending = []
+    ``grace`` seconds, and then what the component started outside its group (task processes).
+    Groups are stopped together (they all wait in parallel)."""
+    pending, started = [], {}
     for comp in components:
         if comp.proc is None:
             continue
+        started[comp.name] = descendants(comp.proc.pid)
         try:
             os.killpg(comp.proc.pid, comp.stop_signal)
             pending.append(comp)
@@ -290,6 +306,15 @@ def terminate_groups(components: list[Component], grace: float = 30) -> None:
             comp.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+    for name, procs in started.items():
+        left = [p for p in procs if p.is_running() and p.status() != "zombie"]
+        for p in left:
+            try:
+                p.kill()
+            except Exception:  # gone meanwhile
+                pass
+        if left:
+            log(f"{name}: killed {len(left)} process(es) it had started outside its group")
 
 
 class StackFailure(RuntimeError):
@@ -297,11 +322,18 @@ class StackFailure(RuntimeError):
 
 
 class Stack:
+    """The embedded stack; ``scripts/cluster.py`` extends it into the cluster profile."""
+
+    addresses = ["127.0.0.1"]  # where the servers listen (PostgreSQL on each; the others on all if more than one)
+    client_networks: list[str] = []  # networks whose hosts may log in to PostgreSQL, besides this machine
+    cpu_pool_slots = CPU_POOL_SLOTS
+
     def __init__(self):
         self.keys = load_secrets()
         self.env = stack_env(self.keys)
         self.components: list[Component] = []
         self.stop_event = threading.Event()
+        self.simulating: subprocess.Popen | None = None  # the demo campaign's simulation, while it runs
         self.airflow = str(BIN / "airflow")
 
     # -- helpers ------------------------------------------------------------
@@ -319,17 +351,40 @@ class Stack:
         self.write_state()
         return comp
 
+    def bind(self) -> str:
+        """The address the servers other than PostgreSQL bind to."""
+        return self.addresses[0] if len(self.addresses) == 1 else "0.0.0.0"
+
+    def extra_state(self) -> dict:
+        """What ``cleanup_leftovers`` needs besides the process groups (the cluster's namespaces)."""
+        return {}
+
     def write_state(self) -> None:
         state = {"pid": os.getpid(), "var": str(VAR), "api": f"http://127.0.0.1:{API_PORT}",
-                 "components": {c.name: c.pid for c in self.components if c.alive()}}
+                 "components": {c.name: c.pid for c in self.components if c.alive()}, **self.extra_state()}
         tmp = STATEFILE.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))
         tmp.rename(STATEFILE)
+
+    @staticmethod
+    def ports() -> list[int]:
+        """The ports the stack listens on (they must be free before it starts)."""
+        return [PG_PORT, S3_PORT, SMTP_PORT, API_PORT, LOG_PORT, LOG_PORT + 1] + ([ACCOUNTS_PORT] if ACCOUNTS else [])
+
+    def start(self) -> None:
+        self.start_postgres()
+        self.start_s3()
+        self.start_smtp()
+        if ACCOUNTS:
+            self.start_accounts()
+        self.start_airflow()
 
     # -- PostgreSQL ---------------------------------------------------------
     def start_postgres(self) -> None:
         bin_dir = pg.install(log)
         data = pg.initialize(bin_dir, VAR / "pg", self.keys["pg_superuser_password"], log)
+        for cidr in self.client_networks:
+            pg.allow_network(data, cidr)
 
         def ready():
             pg.wait_ready(PG_PORT, self.keys["pg_superuser_password"])
@@ -339,14 +394,14 @@ class Stack:
                                    user=pg.ACCOUNTS_USER, dbname=pg.ACCOUNTS_DB)
 
         # SIGINT is PostgreSQL's "fast shutdown": clients disconnected, a clean checkpoint, then exit
-        self.add(Component("postgres", pg.server_command(bin_dir, data, PG_PORT), VAR / "logs" / "postgres.log",
+        self.add(Component("postgres", pg.server_command(bin_dir, data, PG_PORT, ",".join(self.addresses)), VAR / "logs" / "postgres.log",
                            port=PG_PORT, stop_signal=signal.SIGINT, popen_kwargs=pg.run_as(), env=pg.pg_env(),
                            after_start=ready))
-        log(f"PostgreSQL {bin_dir.parent.name} on 127.0.0.1:{PG_PORT}, data in {_rel(data)}")
+        log(f"PostgreSQL {bin_dir.parent.name} on {','.join(self.addresses)}:{PG_PORT}, data in {_rel(data)}")
 
     # -- S3 -----------------------------------------------------------------
     def start_s3(self) -> None:
-        self.add(Component("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(S3_PORT)],
+        self.add(Component("s3", [str(BIN / "moto_server"), "-H", self.bind(), "-p", str(S3_PORT)],
                            VAR / "logs" / "s3.log", port=S3_PORT, env=self.env, after_start=self.restore_s3))
 
     def restore_s3(self) -> None:
@@ -380,7 +435,7 @@ class Stack:
 
     # -- SMTP and Airflow ---------------------------------------------------
     def start_smtp(self) -> None:
-        self.add(Component("smtp", [sys.executable, str(ROOT / "scripts" / "smtp_sink.py"), "--port", str(SMTP_PORT),
+        self.add(Component("smtp", [sys.executable, str(ROOT / "scripts" / "smtp_sink.py"), "--host", self.bind(), "--port", str(SMTP_PORT),
                                     "--folder", str(VAR / "mail")], VAR / "logs" / "smtp.log", port=SMTP_PORT,
                            env=self.env))
 
@@ -401,11 +456,11 @@ class Stack:
         if migrated.returncode:
             raise StackFailure(f"airflow db migrate failed ({describe_exit(migrated.returncode)}):\n"
                                f"{migrated.stdout[-2000:]}{migrated.stderr[-4000:]}")
-        self.run_cmd([self.airflow, "pools", "set", "take5_cpu", str(CPU_POOL_SLOTS),
+        self.run_cmd([self.airflow, "pools", "set", "take5_cpu", str(self.cpu_pool_slots),
                       "CPU-heavy processing tasks (L1C, L2A): one a core"])
         log(f"database migrated and pool take5_cpu set in {time.monotonic() - t0:.0f} s")
         logs = VAR / "logs"
-        self.add(Component("api-server", [self.airflow, "api-server", "--host", "127.0.0.1", "--port", str(API_PORT)],
+        self.add(Component("api-server", [self.airflow, "api-server", "--host", self.bind(), "--port", str(API_PORT)],
                            logs / "api-server.log", port=API_PORT, env=self.env))
         for name, key in (("scheduler", "scheduler"), ("dag-processor", "dag_processor"), ("triggerer", "triggerer")):
             self.add(Component(name, [self.airflow, name] + (["--skip-serve-logs"] if name != "dag-processor" else []), logs / f"{name}.log", env=self.env, health_key=key))
@@ -442,11 +497,29 @@ class Stack:
             raise StackFailure(f"{comp.name} could not be restarted: {exc}") from None
         self.write_state()
 
+    def hold_or_release(self, comp: Component) -> bool:
+        """Follow ``stack.py hold|release NAME`` (a file ``var/hold/NAME``): stop a component and leave
+        it stopped, or start it again. True while it is held."""
+        wanted = (VAR / "hold" / comp.name).exists()
+        if wanted and not comp.held:
+            comp.held = True
+            log(f"{comp.name} held: stopping it until `stack.py release {comp.name}`")
+            terminate_groups([comp])
+            self.write_state()
+        elif comp.held and not wanted:
+            comp.held = False
+            log(f"{comp.name} released: starting it")
+            comp.start()
+            self.write_state()
+        return comp.held
+
     def supervise(self) -> None:
         """Restart what dies or stays unhealthy; raise :class:`StackFailure` past the budget."""
         next_health = time.monotonic() + HEALTH_EVERY
         while not self.stop_event.wait(1.0):
             for comp in self.components:
+                if self.hold_or_release(comp):
+                    continue
                 if not comp.alive():
                     self.restart(comp, f"died ({describe_exit(comp.proc.returncode)})")
             if time.monotonic() < next_health:
@@ -455,6 +528,8 @@ class Stack:
             report = self.health()
             now = time.monotonic()
             for comp in self.components:
+                if comp.held:
+                    continue
                 if comp.name == "api-server":
                     bad = report is None
                     why = "did not answer /api/v2/monitor/health"
@@ -486,7 +561,9 @@ class Stack:
                    "--end", str(end), "--size", str(DEMO_SIZE), "--no-truth"]
             for site in missing:
                 cmd += ["--site-config", str(ROOT / "include" / "site_configs" / f"{site}.yaml")]
-            subprocess.run(cmd, env=self.env, cwd=ROOT, check=True)
+            self.simulating = subprocess.Popen(cmd, env=self.env, cwd=ROOT)  # stop() ends it if still running
+            if self.simulating.wait():
+                raise subprocess.CalledProcessError(self.simulating.returncode, cmd)
         from take5_ops.l1a.upload import delivery_folders, upload_delivery
         from take5_ops.storage import LocalStore, copy_tree
 
@@ -543,6 +620,8 @@ class Stack:
     def stop(self) -> None:
         log("stopping")
         self.stop_event.set()
+        if self.simulating is not None and self.simulating.poll() is None:
+            self.simulating.terminate()
         by_name = {c.name: c for c in self.components}
         airflow = [c for c in self.components
                    if c.name in ("api-server", "scheduler", "dag-processor", "triggerer", "accounts")]
@@ -580,7 +659,10 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def run() -> int:
+def run(make_stack=None) -> int:
+    """Start the stack (``make_stack``: a :class:`Stack` subclass, by default the embedded one), supervise it
+    until Ctrl-C, SIGTERM or a failure, then stop it."""
+    make_stack = make_stack or Stack
     VAR.mkdir(parents=True, exist_ok=True)
     if PIDFILE.exists():
         pid = int(PIDFILE.read_text().strip() or 0)
@@ -589,14 +671,14 @@ def run() -> int:
             return 1
         log(f"a previous stack (pid {pid}) did not stop cleanly: cleaning up after it")
         cleanup_leftovers()
-    ports = (PG_PORT, S3_PORT, SMTP_PORT, API_PORT, LOG_PORT, LOG_PORT + 1) + ((ACCOUNTS_PORT,) if ACCOUNTS else ())
-    busy = [p for p in ports if not port_free(p)]
+    busy = [p for p in make_stack.ports() if not port_free(p)]
     if busy:
         log(f"ports already in use: {busy}; stop what uses them or set TAKE5_PG_PORT/TAKE5_S3_PORT/"
-            "TAKE5_SMTP_PORT/TAKE5_API_PORT/TAKE5_LOG_PORT/TAKE5_ACCOUNTS_PORT")
+            "TAKE5_SMTP_PORT/TAKE5_API_PORT/TAKE5_LOG_PORT/TAKE5_ACCOUNTS_PORT/TAKE5_REDIS_PORT")
         return 1
     PIDFILE.write_text(str(os.getpid()))
-    stack = Stack()
+    shutil.rmtree(VAR / "hold", ignore_errors=True)
+    stack = make_stack()
     stopping = False
 
     def on_signal(signum, _frame):
@@ -608,12 +690,7 @@ def run() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        stack.start_postgres()
-        stack.start_s3()
-        stack.start_smtp()
-        if ACCOUNTS:
-            stack.start_accounts()
-        stack.start_airflow()
+        stack.start()
         if DEMO_SITES:
             stack.seed_in_background()
         log("running; Ctrl-C or `make stop` stops everything")
@@ -657,6 +734,11 @@ def cleanup_leftovers() -> None:
                     os.killpg(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        if state.get("namespaces") or state.get("bridge"):  # a cluster's (scripts/cluster.py)
+            import stack_netns
+
+            stack_netns.remove(state.get("namespaces", []), state.get("bridge"))
+            log(f"removed the network namespaces {state.get('namespaces')} and the bridge {state.get('bridge')}")
         STATEFILE.unlink(missing_ok=True)
     PIDFILE.unlink(missing_ok=True)
 
@@ -679,6 +761,20 @@ def stop() -> int:
     return 1
 
 
+def hold(name: str, on: bool = True) -> int:
+    """Ask the running stack to stop one component and leave it stopped (``release``: start it again)."""
+    if not STATEFILE.exists():
+        log("no stack is running")
+        return 1
+    flag = VAR / "hold" / name
+    if on:
+        flag.parent.mkdir(parents=True, exist_ok=True)
+        flag.touch()
+    else:
+        flag.unlink(missing_ok=True)
+    return 0
+
+
 def status() -> int:
     """Print the components' pids and the health that the API server reports."""
     if not STATEFILE.exists():
@@ -694,4 +790,7 @@ def status() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit({"run": run, "stop": stop, "status": status}[sys.argv[1] if len(sys.argv) > 1 else "run"]())
+    command = sys.argv[1] if len(sys.argv) > 1 else "run"
+    if command in ("hold", "release"):
+        sys.exit(hold(sys.argv[2], command == "hold"))
+    sys.exit({"run": run, "stop": stop, "status": status}[command]())

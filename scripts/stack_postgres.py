@@ -47,11 +47,10 @@ def install(log) -> Path:
     found = bindir()
     if found:
         return found
-    log("PostgreSQL is not installed: installing the Debian package postgresql (apt-get)")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
+    from stack_debian import apt_install
+
+    log("PostgreSQL is not installed")
+    apt_install("postgresql", log)
     found = bindir()
     if not found:
         raise RuntimeError("apt-get installed postgresql but no initdb was found under /usr/lib/postgresql")
@@ -117,12 +116,22 @@ def pg_env() -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 
-def server_command(bin_dir: Path, data: Path, port: int) -> list[str]:
-    """The foreground server: ``postgres -D data -p port -k run`` with :data:`SERVER_SETTINGS`."""
+def server_command(bin_dir: Path, data: Path, port: int, listen: str = "127.0.0.1") -> list[str]:
+    """The foreground server: ``postgres -D data -p port -k run`` with :data:`SERVER_SETTINGS`,
+    listening on ``listen`` (comma-separated addresses)."""
     cmd = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(data.parent / "run")]
-    for key, value in SERVER_SETTINGS.items():
+    for key, value in dict(SERVER_SETTINGS, listen_addresses=listen).items():
         cmd += ["-c", f"{key}={value}"]
     return cmd
+
+
+def allow_network(data: Path, cidr: str) -> None:
+    """Let the Airflow role log in (password, SCRAM) from ``cidr`` (the cluster's workers); once."""
+    hba = data / "pg_hba.conf"
+    line = f"host {DB_NAME} {DB_USER} {cidr} scram-sha-256"
+    text = hba.read_text()
+    if line not in text.splitlines():
+        hba.write_text(text.rstrip("\n") + f"\n# take5 cluster workers\n{line}\n")
 
 
 def ensure_database(port: int, superuser_password: str, password: str, *, user: str = DB_USER,
@@ -166,10 +175,10 @@ def wait_ready(port: int, superuser_password: str, timeout: float = 60) -> None:
             time.sleep(0.3)
 
 
-def sqlalchemy_url(port: int, airflow_password: str) -> str:
+def sqlalchemy_url(port: int, airflow_password: str, host: str = "127.0.0.1") -> str:
     from urllib.parse import quote
 
-    return f"postgresql+psycopg2://{DB_USER}:{quote(airflow_password, safe='')}@127.0.0.1:{port}/{DB_NAME}"
+    return f"postgresql+psycopg2://{DB_USER}:{quote(airflow_password, safe='')}@{host}:{port}/{DB_NAME}"
 
 
 def accounts_url(port: int, password: str) -> str:

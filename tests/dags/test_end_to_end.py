@@ -10,9 +10,6 @@ nothing in any bucket.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +17,7 @@ import pytest
 import yaml
 from pyproj import Transformer
 
-from helpers.paths import ROOT
+from helpers import dag_subprocess
 from helpers.stac_validation import validate_tree
 from take5_ops.l1a.upload import delivery_folders, upload_delivery
 from take5_ops.storage import LocalStore, copy_tree, layout
@@ -46,31 +43,8 @@ def small_site_config(folder: Path) -> dict:
     return cfg
 
 
-def airflow_env(home: Path, configs: Path, endpoint: str, buckets: dict) -> dict:
-    env = dict(os.environ)
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__UNIT_TEST_MODE="False",
-        TAKE5_SITE_CONFIGS=str(configs),
-        TAKE5_TASK_RETRIES="0",
-        AIRFLOW_CONN_AWS_DEFAULT=json.dumps({
-            "conn_type": "aws", "login": "testing", "password": "testing",
-            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-        }),
-    )
-    env.update({f"TAKE5_{role.upper()}_BUCKET": store.bucket for role, store in buckets.items()})
-    return env
-
-
 def run_dag(env: dict, conf: dict) -> dict:
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "helpers" / "dag_runner.py"), f"take5_{SITE}", json.dumps(conf)],
-                          env=env, capture_output=True, text=True, timeout=600)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return dag_subprocess.run_dag(env, f"take5_{SITE}", conf)
 
 
 def bucket_state(buckets: dict) -> dict:
@@ -92,9 +66,8 @@ def simulated(tmp_path_factory):
 
 def test_weekly_site_dag_runs_end_to_end_then_skips(simulated, s3_endpoint, s3_buckets, tmp_path):
     home = tmp_path / "airflow"
-    env = airflow_env(home, simulated / "configs", s3_endpoint, s3_buckets)
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True,
-                   capture_output=True)
+    env = dag_subprocess.airflow_env(home, simulated / "configs", s3_endpoint, s3_buckets)
+    dag_subprocess.migrate(env)
     copy_tree(LocalStore(simulated / "sim" / "aux"), s3_buckets["aux"])
     first, second = delivery_folders(simulated / "sim" / "l1a")
 

@@ -47,11 +47,14 @@ def free_ports(count: int, low: int = 21000, high: int = 32000) -> list[int]:
 
 
 class EmbeddedStack:
+    script = STACK  # what ``start`` runs (the cluster's helper runs scripts/cluster.py)
+    port_names = PORT_NAMES
+
     def __init__(self, home: Path | None = None, extra_env: dict | None = None):
         self.home = home or Path(tempfile.mkdtemp(prefix="take5-stack-", dir="/tmp"))
         self.home.chmod(0o755)  # PostgreSQL runs as the postgres user: it must reach var/pg
         self.var = self.home / "var"
-        ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES))))
+        ports = dict(zip(self.port_names, free_ports(len(self.port_names))))
         self.env = dict(os.environ, TAKE5_STACK_VAR=str(self.var), TAKE5_DEMO_SITES="",
                         **{k: str(v) for k, v in ports.items()}, **(extra_env or {}))
         self.ports = ports
@@ -65,7 +68,7 @@ class EmbeddedStack:
     def start(self, timeout: float = 420) -> EmbeddedStack:
         t0 = time.monotonic()
         with open(self.out, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, str(STACK), "run"], env=self.env, cwd=ROOT, stdout=out,
+            self.proc = subprocess.Popen([sys.executable, str(self.script), "run"], env=self.env, cwd=ROOT, stdout=out,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         while "running; Ctrl-C" not in self.output():
             if self.proc.poll() is not None:

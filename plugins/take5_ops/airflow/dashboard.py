@@ -10,7 +10,8 @@ Numbers come from the buckets the tasks use (:class:`~take5_ops.airflow.hooks.Ta
 ``aws_default`` connection, the bucket Variables, else ``TAKE5_<ROLE>_BUCKET``) and the site
 configurations of the DAGs folder
 (``$TAKE5_SITE_CONFIGS``), at ``$TAKE5_SLA_NOW`` or the wall clock, cached
-``$TAKE5_DASHBOARD_CACHE_SECONDS`` (60) seconds.
+``$TAKE5_DASHBOARD_CACHE_SECONDS`` (60) seconds. The fleet view (worker hosts, queues, the host
+of each site's last tasks) comes from the task instances in Airflow's database, at every request.
 """
 
 from __future__ import annotations
@@ -75,6 +76,31 @@ def _overview():
         return overview, _cache["public_url"]
 
 
+FLEET_HOURS = 24  # the fleet view's window: tasks ended in the last day, and those queued or running
+
+
+def _fleet(site_ids: set[str]):
+    """The fleet view (:func:`take5_ops.dashboard.fleet_view`) from the task instances in Airflow's database."""
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+    from sqlalchemy import or_, select
+
+    from take5_ops.dashboard import fleet_view
+
+    now = datetime.now(UTC)
+    columns = (TI.dag_id, TI.task_id, TI.map_index, TI.state, TI.hostname, TI.queue, TI.queued_dttm,
+               TI.start_date, TI.end_date)
+    with create_session() as session:
+        rows = session.execute(select(*columns).where(
+            TI.dag_id.like("take5%"),
+            or_(TI.state.in_(("queued", "running")), TI.end_date >= now - timedelta(hours=FLEET_HOURS)))).all()
+    keys = ("dag_id", "task_id", "map_index", "state", "hostname", "queue", "queued_at", "start_date", "end_date")
+    return fleet_view([dict(zip(keys, (str(v.value) if hasattr(v, "value") else v for v in row))) for row in rows],
+                      now, site_ids)
+
+
 @app.get("/", response_class=HTMLResponse)
 async def page(request: Request):
     """The dashboard page; anonymous: redirected to the Airflow login."""
@@ -88,7 +114,8 @@ async def page(request: Request):
     from take5_ops.sla import ui_base_url
 
     overview, public_url = await run_in_threadpool(_overview)
-    return HTMLResponse(render_page(overview, airflow_url=ui_base_url(), public_url=public_url),
+    fleet = await run_in_threadpool(_fleet, {r.site_id for r in overview.sites})
+    return HTMLResponse(render_page(overview, airflow_url=ui_base_url(), public_url=public_url, fleet=fleet),
                         headers={"Cache-Control": "no-store"})
 
 
@@ -100,7 +127,8 @@ async def overview_json(request: Request):
     from starlette.concurrency import run_in_threadpool
 
     overview, _public_url = await run_in_threadpool(_overview)
-    return JSONResponse(overview.to_dict(), headers={"Cache-Control": "no-store"})
+    fleet = await run_in_threadpool(_fleet, {r.site_id for r in overview.sites})
+    return JSONResponse(dict(overview.to_dict(), fleet=fleet.to_dict()), headers={"Cache-Control": "no-store"})
 
 
 class Take5ProductionPlugin(AirflowPlugin):

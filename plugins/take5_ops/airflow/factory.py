@@ -32,7 +32,9 @@ from take5_ops.storage import layout
 
 CONFIGS_ENV = "TAKE5_SITE_CONFIGS"
 RETRIES_ENV = "TAKE5_TASK_RETRIES"  # e.g. 0 for tests driving dag.test()
+RETRY_DELAY_ENV = "TAKE5_TASK_RETRY_DELAY"  # seconds before the first retry (default 300; the cluster's tests shorten it)
 CPU_POOL = "take5_cpu"
+CPU_QUEUE = "cpu"  # the Celery queue of the CPU-heavy tasks (L1C, L2A); the others go to the default queue
 DEFAULT_POLL_SECONDS = 300
 DEFAULT_TIMEOUT_SECONDS = 6 * 24 * 3600  # shorter than the week between runs
 INVALID_CONFIGS_DAG_ID = "take5_invalid_site_configs"
@@ -100,9 +102,11 @@ def doc_for(site: SiteConfig) -> str:
 
 
 def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
-    """The DAG of one site; ``retries`` per task (default ``$TAKE5_TASK_RETRIES``, else 2), 5 min apart, doubling."""
+    """The DAG of one site; ``retries`` per task (default ``$TAKE5_TASK_RETRIES``, else 2), 5 min apart
+    (``$TAKE5_TASK_RETRY_DELAY`` seconds), doubling."""
     if retries is None:
         retries = int(os.environ.get(RETRIES_ENV, "2"))
+    retry_delay = timedelta(seconds=float(os.environ.get(RETRY_DELAY_ENV, "300")))
     conf = site.model_dump(mode="json")
     with DAG(
         dag_id=f"take5_{site.site_id}",
@@ -122,7 +126,7 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
         default_args={
             "owner": "take5",
             "retries": retries,
-            "retry_delay": timedelta(minutes=5),
+            "retry_delay": retry_delay,
             "retry_exponential_backoff": 2.0,
             "on_failure_callback": TaskFailureNotifier(tuple(site.sla.contacts)),  # the reason, by e-mail
         },
@@ -133,7 +137,7 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
 
         @task_group(group_id="products", prefix_group_id=False)
         def products(delivery: dict):
-            product = task(tasks.l1c, task_id="l1c", pool=CPU_POOL,
+            product = task(tasks.l1c, task_id="l1c", pool=CPU_POOL, queue=CPU_QUEUE,
                            map_index_template=tasks.MAP_INDEX_TEMPLATE)(site=conf, accepted=delivery)
             return task(tasks.publish, task_id="publish", map_index_template=tasks.MAP_INDEX_TEMPLATE)(site=conf, product=product)
 
@@ -148,7 +152,7 @@ def site_dag(site: SiteConfig, *, retries: int | None = None) -> DAG:
         gate = task.branch(tasks.l2a_gate, task_id="l2a_gate",
                            trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)(site=conf)
         published >> gate
-        l2a = task(tasks.l2a, task_id="l2a", pool=CPU_POOL)(site=conf)
+        l2a = task(tasks.l2a, task_id="l2a", pool=CPU_POOL, queue=CPU_QUEUE)(site=conf)
         gate >> l2a
         published_l2a = task(tasks.publish, task_id="publish_l2a", map_index_template=tasks.MAP_INDEX_TEMPLATE
                              ).partial(site=conf).expand(product=l2a)

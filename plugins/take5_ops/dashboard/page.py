@@ -6,6 +6,7 @@ import math
 from html import escape
 from urllib.parse import quote
 
+from take5_ops.dashboard.fleet import Fleet
 from take5_ops.dashboard.numbers import COUNTS, Overview
 from take5_ops.storage import layout
 
@@ -149,9 +150,40 @@ def downloads_box(stats: dict | None) -> str:
             f'as of {escape(str(stats.get("updated_at", "?")))}</p>')
 
 
-def render_page(overview: Overview, *, airflow_url: str, public_url: str) -> str:
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
+def fleet_box(fleet: Fleet | None) -> str:
+    """Worker hosts (running now, the oldest running, finished and failed in the window, last end), queues
+    (waiting, the oldest waiting, running), and which host ran each site's last tasks."""
+    if fleet is None:
+        return '<p class="muted" data-testid="fleet">no fleet information (not under Airflow)</p>'
+    hosts = "".join(
+        f'<tr data-testid="host"><td>{escape(h.host)}</td><td>{h.running}</td><td>{_duration(h.oldest_running_s)}</td>'
+        f'<td>{h.finished}</td><td>{h.failed}</td><td>{escape(f"{h.last_end:%H:%M:%S}" if h.last_end else "")}</td></tr>'
+        for h in fleet.hosts)
+    queues = "".join(
+        f'<tr data-testid="queue"><td>{escape(q.queue)}</td><td data-col="queued">{q.queued}</td>'
+        f'<td>{_duration(q.oldest_queued_s)}</td><td>{q.running}</td></tr>' for q in fleet.queues)
+    sites = "".join(
+        f'<tr><td>{escape(site)}</td><td>' + " · ".join(
+            f'{escape(t["task"])} <b>{escape(t["host"] or "?")}</b> ({escape(str(t["state"]))})' for t in tasks)
+        + "</td></tr>" for site, tasks in fleet.sites.items())
+    return (f'<div class="charts" data-testid="fleet"><table><tr><th>worker host</th><th>running</th>'
+            f'<th>oldest running</th><th>finished</th><th>failed</th><th>last end (UTC)</th></tr>'
+            f'{hosts or "<tr><td>none yet</td></tr>"}</table>'
+            f'<table><tr><th>queue</th><th>waiting</th><th>oldest waiting</th><th>running</th></tr>'
+            f'{queues or "<tr><td>empty</td></tr>"}</table></div>'
+            f'<details data-testid="fleet-sites"><summary>last tasks of {len(fleet.sites)} site(s) and their '
+            f'hosts</summary><table>{sites}</table></details>')
+
+
+def render_page(overview: Overview, *, airflow_url: str, public_url: str, fleet: Fleet | None = None) -> str:
     """The HTML page. ``airflow_url``: the Airflow UI (DAG links); ``public_url``: the distribution
-    server's base (each site's page, ``<SITE>/index.html``)."""
+    server's base (each site's page, ``<SITE>/index.html``); ``fleet``: the worker hosts and queues."""
     airflow_url, public_url = airflow_url.rstrip("/"), public_url.rstrip("/")
     t = overview.totals
     cards = "".join(
@@ -199,6 +231,7 @@ Target: every product on the distribution server {overview.delivery_days} days a
 <h2>Products at risk or breached</h2>{problem_table}
 <h2>Audit</h2>{audit_box(overview.audit, airflow_url)}
 <h2>Downloads ordered</h2>{downloads_box(overview.downloads)}
+<h2>Fleet</h2>{fleet_box(fleet)}
 <h2>Sites</h2><table data-testid="sites"><tr><th>site</th>{head}</tr>{"".join(body)}</table>
 {idle_box}
 </body></html>

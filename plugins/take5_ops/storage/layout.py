@@ -15,7 +15,8 @@ bucket         keys
                ``products/<SITE>/<NAME>/...``, ``withdrawn/<SITE>/<NAME>.json``,
                ``l2a/<SITE>/{steps,init/<START>}/<STEP>.{json,tif}``, ``l2a/<SITE>/status.json``,
                ``sla/<SITE>/{published.json,notified.json,sent/<TIME>Z.json}``,
-               ``sla/digest/<YEAR>-W<WEEK>.json``, ``accounts/download-stats.json``
+               ``sla/digest/<YEAR>-W<WEEK>.json``, ``accounts/download-stats.json``,
+               ``airflow-logs/...`` (the cluster's task logs)
 ``dist``       ``catalog.json``, ``index.html``, ``sites.json``, ``config.json``, ``assets/<FILE>``,
                ``<SITE>/collection.json``, ``<SITE>/index.html``, ``<SITE>/products.json``,
                ``<SITE>/<SITE>_<LEVEL>.meta4``, ``<SITE>/<NAME>/<NAME>.json``,
@@ -189,6 +190,11 @@ def download_stats_key() -> str:
 def audit_key() -> str:
     """The last audit's result (``take5 audit``, the ``take5_audit`` DAG), shown on the dashboard."""
     return f"{AUDIT}/last.json"
+
+
+def task_logs_prefix() -> str:
+    """Where the cluster's workers upload their task logs (Airflow's remote logging lays out the keys below)."""
+    return "airflow-logs/"
 
 
 # --- dist: what users see (docs/catalog.md) -------------------------------------------------------------------
