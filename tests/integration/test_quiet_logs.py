@@ -25,7 +25,7 @@ def test_a_site_run_looks_credentials_up_once_and_logs_a_few_lines_per_product(s
     caplog.set_level(logging.DEBUG, logger="botocore.credentials")
     caplog.set_level(logging.INFO, logger="take5_ops")
     summary = run_site(site, buckets)
-    assert summary["published"] == 2 and not summary["failed"], summary
+    assert summary["published"] == 4 and not summary["failed"], summary  # the L1A and L1C of each delivery
     lookups = [r for r in caplog.records if r.name == "botocore.credentials"]
     assert lookups == [], [r.getMessage() for r in lookups]
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("take5_ops")]
