@@ -27,6 +27,7 @@ from take5_ops.distribution.publish import (
     update_collection,
     update_root_catalog,
 )
+from take5_ops.distribution.stacapi import index_for
 from take5_ops.distribution.website import update_pages
 from take5_ops.l1a import intake as l1a_intake
 from take5_ops.l1c.processor import L1CError
@@ -119,7 +120,7 @@ def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
     for a withdrawn product, not linked again).
     """
     name = item["product"]["name"]
-    done = publish_product(buckets.work, buckets.dist, site.site_id, name)
+    done = publish_product(buckets.work, buckets.dist, site.site_id, name, index_for(buckets.api))
     return {"name": name, "item_key": None if done.withdrawn else done.item_key, "accepted": item.get("accepted")}
 
 
@@ -142,7 +143,8 @@ def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = N
     done["to_publish"] = [{"product": p} for p in done["to_publish"]]
     for name in done["removed"]:  # e.g. too cloudy after a replay: off every listing
         if buckets.dist.exists(layout.item_key(site.site_id, name)):
-            unpublish_product(buckets.dist, site, name, public_urls(public_base_url(buckets.dist)))
+            unpublish_product(buckets.dist, site, name, public_urls(public_base_url(buckets.dist)),
+                              index_for(buckets.api))
     return done
 
 
@@ -157,7 +159,7 @@ def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], ac
     """
     done = [p for p in published if p]
     collection = update_collection(buckets.dist, site, [p["item_key"] for p in done if p["item_key"]],
-                                   public_urls(public_base_url(buckets.dist)))
+                                   public_urls(public_base_url(buckets.dist)), api=index_for(buckets.api))
     catalog_written = update_root_catalog(buckets.dist)
     pages = update_pages(buckets.dist, site.site_id)
     pruned = prune_products(buckets.dist, site.site_id, [p["name"] for p in done if p["item_key"]])

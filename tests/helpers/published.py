@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from pathlib import Path
 
-from helpers.fake_products import make_product
+from helpers.fake_products import SITE, make_product
 from take5_ops.pipeline import publish, update_catalog
 from take5_ops.products.product import Product
 from take5_ops.products.workspace import upload_product
@@ -14,9 +14,9 @@ from take5_ops.storage import Buckets
 
 
 def make_level(root: Path, acquired: datetime, level: str = "L1C", cloud: float | None = None,
-               value: int = 1000) -> Product:
+               value: int = 1000, site_id: str = SITE) -> Product:
     """A fake product folder of ``level``; an L2A one gets ``eo:cloud_cover`` = ``cloud``."""
-    product = make_product(root, acquired, value=value)
+    product = make_product(root, acquired, value=value, site_id=site_id)
     if level == "L1C":
         return product
     name = product.name.replace("_L1C_", f"_{level}_")
@@ -36,11 +36,16 @@ def make_level(root: Path, acquired: datetime, level: str = "L1C", cloud: float 
     return out
 
 
-def publish_all(buckets: Buckets, site, root: Path, specs: list[tuple]) -> tuple[list[Product], dict]:
-    """Make, process-upload and publish products ``(acquired, level, cloud, value)``, then update the catalog."""
+def publish_all(buckets: Buckets, site, root: Path, specs: list[tuple],
+                footprint: tuple[dict, list[float]] | None = None) -> tuple[list[Product], dict]:
+    """Make, process-upload and publish products ``(acquired, level, cloud, value)`` of ``site`` (with
+    ``footprint``, (GeoJSON geometry, bbox), in place of the fake grid's), then update the catalog."""
     products, published, accepted = [], [], []
     for i, (acquired, level, cloud, value) in enumerate(specs):
-        product = make_level(Path(root) / f"p{i}", acquired, level, cloud, value)
+        product = make_level(Path(root) / f"p{i}", acquired, level, cloud, value, site_id=site.site_id)
+        if footprint is not None:
+            product.properties.update(geometry=footprint[0], bbox=footprint[1])
+            product.write_manifest(Path(root) / f"p{i}" / product.name)
         upload_product(buckets.work, product, Path(root) / f"p{i}" / product.name)
         item = {"product": product.to_dict(), "accepted": accepted_dict(product)}
         published.append(publish(buckets, site, item))
