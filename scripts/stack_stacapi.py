@@ -3,8 +3,8 @@
 - :func:`prepare_database`: the role and the database ``take5_stac`` (PostGIS), ``pypgstac migrate``
   (idempotent: a database already at pgstac's version is left alone), the take5 queryables; returns the
   database URL that publication writes to (``TAKE5_STAC_API_DB``, docs/distribution.md);
-- :func:`server_command` / :func:`server_env`: the uvicorn process (read-only API: no transaction
-  endpoint), run from its own venv (``.venv-stacapi``, ``make stacapi-venv``: pypgstac 0.10 needs a
+- :func:`server_command` / :func:`server_env`: the uvicorn process serving ``scripts/stacapi_app.py``
+  (read-only API: no transaction endpoint), run from its own venv (``.venv-stacapi``, ``make stacapi-venv``: pypgstac 0.10 needs a
   cachetools older than Airflow's);
 - :func:`healthy`: ``/_mgmt/health`` answers and says the database is up;
 - :func:`start_stac_api`: all of it for a caller without ``scripts/stack.py``'s supervision (the
@@ -110,8 +110,9 @@ def server_env(pg_port: int, api_password: str, pg_host: str = "127.0.0.1") -> d
 
 
 def server_command(port: int, host: str = "127.0.0.1", workers: int = 1) -> list[str]:
-    """uvicorn serving stac-fastapi-pgstac on ``host:port``."""
-    return [str(VENV / "bin" / "uvicorn"), "stac_fastapi.pgstac.app:create_app", "--factory", "--host", host,
+    """uvicorn serving the take5 application (``scripts/stacapi_app.py``: stac-fastapi-pgstac's) on ``host:port``."""
+    return [str(VENV / "bin" / "uvicorn"), "stacapi_app:create_app", "--factory", "--app-dir", str(ROOT / "scripts"),
+            "--host", host,
             "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
 
 

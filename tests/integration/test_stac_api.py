@@ -184,8 +184,10 @@ def test_stac_api_validator_passes(campaign, api_server):
 
 
 def test_schemathesis_finds_no_server_error(campaign, api_server, tmp_path):
+    """Every operation of the API's OpenAPI, at most 10 generated cases each per phase: no 5xx (the
+    ones it found in stac-fastapi-pgstac are answered 400/415 by scripts/stacapi_app.py)."""
     run = subprocess.run([str(BIN / "schemathesis"), "run", f"{api_server.url}/api", "--checks",
-                          "not_a_server_error", "--max-examples", "15", "--seed", "1", "--no-shrink",
+                          "not_a_server_error", "--max-examples", "10", "--seed", "1", "--no-shrink",
                           "--phases", "examples,coverage,fuzzing", "--request-timeout", "30"],
                          capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:] + api_server.log()
