@@ -84,7 +84,7 @@ def prepare_database(port: int, superuser_password: str, api_password: str, host
     if migrated.returncode:
         raise RuntimeError(f"pypgstac migrate failed (exit code {migrated.returncode}):\n"
                            f"{migrated.stdout[-2000:]}{migrated.stderr[-3000:]}")
-    log(f"pgstac migrated in {time.monotonic() - t0:.1f} s: {migrated.stdout.strip().splitlines()[-1:]}")
+    log(f"pgstac migrated in {time.monotonic() - t0:.1f} s ({(migrated.stdout.strip().splitlines() or [''])[-1]})")
     _run_sql(port, superuser_password, DB_NAME, [
         (sql.SQL("GRANT pgstac_ingest TO {}").format(sql.Identifier(DB_USER)), ()),
         (sql.SQL("ALTER ROLE {} SET search_path TO pgstac, public").format(sql.Identifier(DB_USER)), ()),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 
+from take5_ops.distribution.access import stac_api_url
 from take5_ops.distribution.catalog import child_sites, item_links
 from take5_ops.distribution.website.html import root_page, site_page, summarize
 from take5_ops.storage import Store, layout, put_if_changed, read_json
@@ -49,7 +50,7 @@ def _root_html(dist: Store) -> bytes:
         collection = read_json(dist, layout.collection_key(site_id))
         if collection is not None:
             sites.append(summarize(site_id, collection))
-    return root_page(sites).encode()
+    return root_page(sites, stac_api_url()).encode()
 
 
 def write_root_page(dist: Store) -> bool:

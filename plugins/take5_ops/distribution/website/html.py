@@ -98,8 +98,8 @@ def world_map(sites: list[SiteSummary]) -> str:
             + "\n".join(lines) + "\n</svg>")
 
 
-def root_page(sites: list[SiteSummary]) -> str:
-    """``index.html``: the map and the table of the sites."""
+def root_page(sites: list[SiteSummary], stac_api: str | None = None) -> str:
+    """``index.html``: the map and the table of the sites (and a link to the STAC API at ``stac_api``)."""
     rows = []
     for s in sorted(sites, key=lambda s: s.site_id):
         last = s.last_acquisition.strftime("%Y-%m-%d") if s.last_acquisition else "–"
@@ -115,6 +115,9 @@ def root_page(sites: list[SiteSummary]) -> str:
 {chr(10).join(rows)}
 </tbody>
 </table>"""
+    if stac_api:
+        body += (f'\n<p class="api">Search every site from any STAC client (pystac-client, QGIS): '
+                 f'<a href="{escape(stac_api)}">STAC API</a>.</p>')
     return _page("SPOT5 Take5", "SPOT5 Take5", f"{len(sites)} sites, {total} products: orthorectified "
                  "top-of-atmosphere (L1C) and surface (L2A) reflectance, every 5 days in 2015.", body, "")
 
