@@ -37,6 +37,14 @@ class StacApiServer:
         self.url = self.db_url = ""
 
     def start(self) -> StacApiServer:
+        """Start both, or stop what started and raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> StacApiServer:
         bin_dir = pg.install(print)
         data = pg.initialize(bin_dir, self.home / "pg", self.superuser_password, lambda _msg: None)
         with open(self.home / "postgres.log", "ab") as out:
