@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv web-deps run cluster stop test test-unit test-stack test-cluster bench-campaign fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv web-deps stacapi-venv run cluster stop test test-unit test-stack test-cluster bench-campaign bench-api fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
 	@echo "make bench-overhead - per-task overhead on the embedded stack (its own BENCHMARKS.md section)"
 	@echo "make bench-campaign - a campaign on the cluster profile (its own BENCHMARKS.md section; hours)"
+	@echo "make bench-api - STAC API search latency, 150 collections x 60 items x 3 levels (its own BENCHMARKS.md section)"
 	@echo "make l2a-validation - run the hard L2A scenarios and write docs/l2a-validation.md"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -40,15 +41,28 @@ $(WEB_STAMP): $(WEB_VENDOR)/package.json $(WEB_VENDOR)/package-lock.json
 	cd $(WEB_VENDOR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
+# The STAC API server's own venv (stac-fastapi-pgstac, pypgstac): pypgstac 0.10 needs cachetools<6.1, Airflow 8.
+STACAPI_VENV ?= .venv-stacapi
+STACAPI_STAMP := $(STACAPI_VENV)/.installed
+$(STACAPI_STAMP): requirements-stacapi.txt
+	$(PYTHON) -m venv $(STACAPI_VENV)
+	$(STACAPI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(STACAPI_VENV)/bin/python -m pip install --quiet -r requirements-stacapi.txt
+	touch $@
+
+stacapi-venv: $(STACAPI_STAMP)
+
+
 web-deps: $(WEB_STAMP)
 
 venv: $(STAMP) $(WEB_STAMP)
 
-# Debian tools used by the stack, the tests and benchmarks (PostgreSQL, Redis, GDAL, aria2c, the headless browser, npm)
+# Debian tools used by the stack, the tests and benchmarks (PostgreSQL and PostGIS, Redis, GDAL, aria2c, the headless browser, npm)
 # (installed when missing; needs root or sudo).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-15-postgis-3"; \
 	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
@@ -59,7 +73,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-run: venv
+run: venv stacapi-venv system-deps
 	$(PY) scripts/stack.py run
 
 # The production topology on this machine (docs/deployment.md); needs root for the network namespaces.
@@ -74,10 +88,10 @@ lint: venv
 	PYTHONPATH=plugins $(VENV)/bin/lint-imports
 
 # The stack tier (tests/stack) runs alone: it starts PostgreSQL and every Airflow component (make test-stack).
-test: lint system-deps
+test: lint system-deps stacapi-venv
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/stack --ignore=tests/cluster $(PYTEST_ARGS)
 
-test-stack: venv system-deps
+test-stack: venv system-deps stacapi-venv
 	$(PY) -m pytest -s -v tests/stack $(PYTEST_ARGS)
 
 test-cluster: venv system-deps
@@ -96,6 +110,10 @@ bench: venv system-deps
 
 l2a-validation: venv system-deps
 	$(PY) -m take5_ops.cli validate-l2a --out docs/l2a-validation.md --images docs/img
+
+# Its own PostgreSQL and STAC API on free ports; generated Items (no processing); a load generator beside SQL.
+bench-api: venv stacapi-venv system-deps
+	$(PY) bench/bench_stac_api.py
 
 # Starts its own embedded stack (private folder and ports), runs a few sites, reads the API and task logs.
 bench-overhead: venv system-deps

@@ -90,6 +90,9 @@ class Cluster(stack.Stack):
     def cluster_env(self) -> dict[str, str]:
         host = self.net.host_address
         env = stack.stack_env(self.keys, host)
+        # the STAC API is not part of the cluster profile yet: its publication copy stays off (static catalog only)
+        env.pop("TAKE5_STAC_API_DB", None)
+        env.pop("TAKE5_STAC_API_URL", None)
         db = pg.sqlalchemy_url(PG_PORT, self.keys["pg_airflow_password"], host)
         sizing = {
             "AIRFLOW__CORE__PARALLELISM": str(WORKERS * (self.slots + LIGHT_SLOTS)),

@@ -8,6 +8,8 @@ It starts, each in its own process group so that stopping takes children too:
 - a local S3-compatible server (moto in server mode) with the four buckets,
   its content restored from ``var/s3/`` and saved back there on stop;
 - a local SMTP server that stores every message it receives in ``var/mail/``;
+- the STAC API (stac-fastapi-pgstac, ``scripts/stack_stacapi.py``) on its own database ``take5_stac`` of
+  that PostgreSQL, port ``TAKE5_STAC_API_PORT`` (8082); publication keeps it in step (``TAKE5_STAC_API_DB``);
 - Airflow 3's components, each its own process: ``api-server`` (UI and REST API on port 8080,
   the execution API of the tasks), ``scheduler`` (LocalExecutor), ``dag-processor`` and
   ``triggerer``, sharing the keys kept in ``var/secrets.json``;
@@ -51,6 +53,7 @@ from take5_ops.storage.buckets import bucket_names, env_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack_postgres as pg
+import stack_stacapi
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get("TAKE5_STACK_VAR") or ROOT / "var").resolve()
@@ -61,9 +64,10 @@ S3_PORT = int(os.environ.get("TAKE5_S3_PORT", "9000"))
 SMTP_PORT = int(os.environ.get("TAKE5_SMTP_PORT", "2525"))
 API_PORT = int(os.environ.get("TAKE5_API_PORT", "8080"))
 PG_PORT = int(os.environ.get("TAKE5_PG_PORT", "15432"))
-LOG_PORT = int(os.environ.get("TAKE5_LOG_PORT", "8793"))
+LOG_PORT = int(os.environ.get("TAKE5_LOG_PORT", "8793"))  # Airflow's task log server; the triggerer's is +1
 ACCOUNTS = accounts_mode()  # docs/operations.md, "Accounts"
-ACCOUNTS_PORT = int(os.environ.get("TAKE5_ACCOUNTS_PORT", "8081"))  # Airflow's task log server; the triggerer's is +1
+ACCOUNTS_PORT = int(os.environ.get("TAKE5_ACCOUNTS_PORT", "8081"))
+STAC_API_PORT = int(os.environ.get("TAKE5_STAC_API_PORT", "8082"))
 BUCKETS = bucket_names()  # the one rule (take5_ops.storage.buckets): TAKE5_<ROLE>_BUCKET, else take5-<role>
 _demo = os.environ.get("TAKE5_DEMO_SITES", "AustraliaLitchfield,FrancePornic,SouthAfricaMoorreesburg")
 DEMO_SITES = [s for s in _demo.split(",") if s.strip()]
@@ -119,6 +123,7 @@ def load_secrets() -> dict[str, str]:
         "pg_accounts_password": lambda: secrets.token_urlsafe(24),
         "accounts_session_secret": lambda: secrets.token_urlsafe(48),
         "redis_password": lambda: secrets.token_urlsafe(24),  # the cluster's broker (scripts/cluster.py)
+        "pg_stacapi_password": lambda: secrets.token_urlsafe(24),
     }
     missing = {k: make() for k, make in wanted.items() if k not in saved}
     if missing:
@@ -182,6 +187,8 @@ def stack_env(keys: dict[str, str], host: str = "127.0.0.1") -> dict[str, str]:
         env.setdefault("TAKE5_ACCOUNTS_SECRET", keys["accounts_session_secret"])
         env["TAKE5_ACCOUNTS_PORT"] = str(ACCOUNTS_PORT)
         env.setdefault("TAKE5_ACCOUNTS_URL", f"http://127.0.0.1:{ACCOUNTS_PORT}")  # the bucket's host: same site
+    env["TAKE5_STAC_API_DB"] = stack_stacapi.database_url(PG_PORT, keys["pg_stacapi_password"])
+    env.setdefault("TAKE5_STAC_API_URL", f"http://localhost:{STAC_API_PORT}")  # linked from the root page
     return env
 
 
@@ -361,6 +368,7 @@ class Stack:
 
     def write_state(self) -> None:
         state = {"pid": os.getpid(), "var": str(VAR), "api": f"http://127.0.0.1:{API_PORT}",
+                 "stac_api": f"http://127.0.0.1:{STAC_API_PORT}",
                  "components": {c.name: c.pid for c in self.components if c.alive()}, **self.extra_state()}
         tmp = STATEFILE.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))
@@ -369,12 +377,14 @@ class Stack:
     @staticmethod
     def ports() -> list[int]:
         """The ports the stack listens on (they must be free before it starts)."""
-        return [PG_PORT, S3_PORT, SMTP_PORT, API_PORT, LOG_PORT, LOG_PORT + 1] + ([ACCOUNTS_PORT] if ACCOUNTS else [])
+        return [PG_PORT, S3_PORT, SMTP_PORT, API_PORT, STAC_API_PORT, LOG_PORT, LOG_PORT + 1] + (
+            [ACCOUNTS_PORT] if ACCOUNTS else [])
 
     def start(self) -> None:
         self.start_postgres()
         self.start_s3()
         self.start_smtp()
+        self.start_stac_api()
         if ACCOUNTS:
             self.start_accounts()
         self.start_airflow()
@@ -432,6 +442,24 @@ class Stack:
             if tmp.exists():
                 tmp.rename(target)
             log(f"saved {n} objects of s3://{store.bucket} to {_rel(target)}")
+
+    # -- STAC API -------------------------------------------------------------
+    def start_stac_api(self) -> None:
+        """The database (created once, pgstac migrated at every start), then the server; resynced from the
+        bucket in the background (``take5 api-sync``: what was published while the API was down)."""
+        stack_stacapi.prepare_database(PG_PORT, self.keys["pg_superuser_password"], self.keys["pg_stacapi_password"],
+                                       log=log)
+        url = f"http://127.0.0.1:{STAC_API_PORT}"
+        self.add(Component("stac-api", stack_stacapi.server_command(STAC_API_PORT), VAR / "logs" / "stac-api.log",
+                           port=STAC_API_PORT, env=stack_stacapi.server_env(PG_PORT, self.keys["pg_stacapi_password"]),
+                           after_start=lambda: stack_stacapi.wait_healthy(url)))
+        log(f"STAC API: {url} (stac-fastapi-pgstac, database {stack_stacapi.DB_NAME})")
+        threading.Thread(target=self.api_sync, name="api-sync", daemon=True).start()
+
+    def api_sync(self) -> None:
+        done = self.run_cmd([str(BIN / "take5"), "api-sync"], check=False)
+        last = (done.stdout.strip().splitlines() or [done.stderr.strip()[-300:]])[-1]
+        log(f"STAC API resynced from s3://{BUCKETS['dist']}: {last}")
 
     # -- SMTP and Airflow ---------------------------------------------------
     def start_smtp(self) -> None:
@@ -533,6 +561,9 @@ class Stack:
                 if comp.name == "api-server":
                     bad = report is None
                     why = "did not answer /api/v2/monitor/health"
+                elif comp.name == "stac-api":
+                    bad = not stack_stacapi.healthy(f"http://127.0.0.1:{STAC_API_PORT}")
+                    why = "did not report itself UP on /_mgmt/health"
                 elif comp.health_key and report is not None:
                     status = (report.get(comp.health_key) or {}).get("status")
                     bad = status != "healthy"
@@ -632,7 +663,7 @@ class Stack:
                 self.snapshot_s3()
             except Exception as exc:  # never leave processes behind because of the snapshot
                 log(f"could not save the S3 content: {exc}")
-        terminate_groups([c for c in self.components if c.name in ("smtp", "s3")])
+        terminate_groups([c for c in self.components if c.name in ("smtp", "s3", "stac-api")])
         terminate_groups([c for c in self.components if c.name == "postgres"], grace=60)
         log("stopped")
 
@@ -674,7 +705,7 @@ def run(make_stack=None) -> int:
     busy = [p for p in make_stack.ports() if not port_free(p)]
     if busy:
         log(f"ports already in use: {busy}; stop what uses them or set TAKE5_PG_PORT/TAKE5_S3_PORT/"
-            "TAKE5_SMTP_PORT/TAKE5_API_PORT/TAKE5_LOG_PORT/TAKE5_ACCOUNTS_PORT/TAKE5_REDIS_PORT")
+            "TAKE5_SMTP_PORT/TAKE5_API_PORT/TAKE5_STAC_API_PORT/TAKE5_LOG_PORT/TAKE5_ACCOUNTS_PORT/TAKE5_REDIS_PORT")
         return 1
     PIDFILE.write_text(str(os.getpid()))
     shutil.rmtree(VAR / "hold", ignore_errors=True)

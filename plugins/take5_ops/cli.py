@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "take5_ops.commands.validate_l2a",
     "take5_ops.commands.audit",
     "take5_ops.commands.accounts",
+    "take5_ops.commands.api_sync",
 )
 
 

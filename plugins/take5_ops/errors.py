@@ -77,6 +77,10 @@ class StoreError(StateError):
     """A store operation failed; the message names the store and the key."""
 
 
+class StacApiError(StoreError):
+    """The STAC API's database (pgstac) failed a read or a write; the message names the database and the object."""
+
+
 class ChecksumMismatch(StoreError):
     """Bytes read or stored do not have the expected SHA-256 (or size)."""
 

@@ -30,6 +30,7 @@ from take5_ops.distribution.publish import (
     update_collection,
     update_root_catalog,
 )
+from take5_ops.distribution.stacapi import index_for
 from take5_ops.distribution.website import update_pages
 from take5_ops.l1a import intake as l1a_intake
 from take5_ops.l1c.processor import L1CError
@@ -164,7 +165,7 @@ def publish(buckets: Buckets, site: SiteConfig, item: dict) -> dict:
     for a withdrawn product, not linked again).
     """
     name = item["product"]["name"]
-    done = publish_product(buckets.work, buckets.dist, site.site_id, name)
+    done = publish_product(buckets.work, buckets.dist, site.site_id, name, index_for(buckets.api))
     return {"name": name, "item_key": None if done.withdrawn else done.item_key, "accepted": item.get("accepted")}
 
 
@@ -192,7 +193,8 @@ def run_l2a(buckets: Buckets, site: SiteConfig, *, progress: Callable | None = N
         if any(v != name and product_stem(v) == product_stem(name) for v in versions):
             continue
         if buckets.dist.exists(layout.item_key(site.site_id, name)):
-            unpublish_product(buckets.dist, site, name, public_urls(public_base_url(buckets.dist)))
+            unpublish_product(buckets.dist, site, name, public_urls(public_base_url(buckets.dist)),
+                              index_for(buckets.api))
     return done
 
 
@@ -213,7 +215,8 @@ def update_catalog(buckets: Buckets, site: SiteConfig, published: list[dict], ac
     older = older_versions(buckets.dist, site.site_id, names)
     collection = update_collection(buckets.dist, site, [p["item_key"] for p in done if p["item_key"]],
                                    public_urls(public_base_url(buckets.dist)),
-                                   withdrawn=[layout.item_key(site.site_id, n) for n in older])
+                                   withdrawn=[layout.item_key(site.site_id, n) for n in older],
+                                   api=index_for(buckets.api))
     catalog_written = update_root_catalog(buckets.dist)
     pages = update_pages(buckets.dist, site.site_id)
     pruned = prune_products(buckets.dist, site.site_id, names)

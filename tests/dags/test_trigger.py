@@ -125,9 +125,9 @@ def test_serialize_round_trip():
         DeliveryTrigger(SITE, datetime(2015, 5, 4), 1)
 
 
-def test_sensor_defers_and_maps_events():
+def test_sensor_defers_and_maps_events(stores):
     sensor = DeliverySensor(task_id="wait_for_delivery", site_id=SITE, poll_seconds="7", timeout_seconds="60")
-    before = datetime.now(UTC)
+    before = datetime.now(UTC)  # no delivery yet: it defers
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({})
     t = deferred.value.trigger
@@ -139,6 +139,8 @@ def test_sensor_defers_and_maps_events():
         sensor.execute_complete({}, {"status": "timeout"})
     with pytest.raises(AirflowException, match="NoSuchBucket"):
         sensor.execute_complete({}, {"status": "error", "message": "NoSuchBucket"})
+    deliver(stores["l1a"])  # a delivery already waiting: taken without deferring
+    assert sensor.execute({}) == 1
 
 
 def test_dag_test_drives_the_sensor(stores, tmp_path, monkeypatch):

@@ -22,7 +22,7 @@ from helpers.airflow_api import AirflowAPI
 from helpers.paths import ROOT
 
 STACK = ROOT / "scripts" / "stack.py"
-PORT_NAMES = ("TAKE5_PG_PORT", "TAKE5_S3_PORT", "TAKE5_SMTP_PORT", "TAKE5_API_PORT")
+PORT_NAMES = ("TAKE5_PG_PORT", "TAKE5_S3_PORT", "TAKE5_SMTP_PORT", "TAKE5_API_PORT", "TAKE5_STAC_API_PORT")
 
 
 def _free(port: int) -> bool:

@@ -45,12 +45,17 @@ def make_level(root: Path, acquired: datetime, level: str = "L1C", cloud: float 
 
 
 def publish_all(buckets: Buckets, site, root: Path, specs: list[tuple],
-                shift: tuple[float, float] = (0.0, 0.0)) -> tuple[list[Product], dict]:
+                shift: tuple[float, float] = (0.0, 0.0), footprint: tuple[dict, list[float]] | None = None,
+                ) -> tuple[list[Product], dict]:
     """Make, process-upload and publish products ``(acquired, level, cloud, value)`` of ``site`` (footprints moved
-    by ``shift``), then update the catalog."""
+    by ``shift``, or with ``footprint``, (GeoJSON geometry, bbox), in place of the fake grid's), then
+    update the catalog."""
     products, published, accepted = [], [], []
     for i, (acquired, level, cloud, value) in enumerate(specs):
         product = make_level(Path(root) / f"p{i}", acquired, level, cloud, value, site.site_id, shift)
+        if footprint is not None:
+            product.properties.update(geometry=footprint[0], bbox=footprint[1])
+            product.write_manifest(Path(root) / f"p{i}" / product.name)
         upload_product(buckets.work, product, Path(root) / f"p{i}" / product.name)
         item = {"product": product.to_dict(), "accepted": None if level == "L1A" else accepted_dict(product)}
         published.append(publish(buckets, site, item))

@@ -18,6 +18,7 @@ from take5_ops.naming import parse_product_id
 from take5_ops.siteconfig import load_site_config
 from take5_ops.sla import Mailer, check_site, run_url, send_digest, site_status, smtp_sender
 from take5_ops.storage import Buckets, S3Store, layout
+from take5_ops.storage.buckets import ROLES
 
 BASE_URL = "http://airflow.test:8080"
 DAG_ID = f"take5_{SITE_ID}"
@@ -108,8 +109,7 @@ def test_dedup_across_runs_days_and_a_restart(site, buckets, smtp, s3_endpoint):
     assert not result.sent and not result.deferred and result.new_alerts == [] and len(smtp.messages) == 2
 
     # a restart: new store objects (new clients) on the same buckets, a new mailer
-    restarted = Buckets(**{role: S3Store.from_endpoint(store.bucket, s3_endpoint)
-                           for role, store in vars(buckets).items()})
+    restarted = Buckets(**{role: S3Store.from_endpoint(getattr(buckets, role).bucket, s3_endpoint) for role in ROLES})
     result = check(site, restarted, utc(2015, 5, 1, 9), smtp.port, **opts)
     assert not result.sent and result.new_alerts == [] and not result.state_rebuilt
     assert len(smtp.messages) == 2

@@ -47,7 +47,7 @@ class DeliveryTrigger(BaseTrigger):
             },
         )
 
-    def _pending(self) -> int:
+    def pending(self) -> int:
         """Number of pending deliveries (runs in a worker thread: blocking I/O)."""
         from take5_ops.l1a.intake import scan
 
@@ -62,7 +62,7 @@ class DeliveryTrigger(BaseTrigger):
         errors = 0
         while True:
             try:
-                pending = await asyncio.to_thread(self._pending)
+                pending = await asyncio.to_thread(self.pending)
                 errors = 0
             except Exception as exc:
                 errors += 1

@@ -1,5 +1,5 @@
 """The reconciliation of one site, read only: deliveries ↔ ledger ↔ quarantine ↔ work products (L1A, L1C) ↔ L2A
-status ↔ SLA records ↔ Items and their files ↔ collection links ↔ Metalinks ↔ pages.
+status ↔ SLA records ↔ Items and their files ↔ collection links ↔ Metalinks ↔ pages ↔ the STAC API.
 
 Derived documents (collection, Metalinks, pages, pruning) are checked by running the publication
 code itself on a :class:`~take5_ops.audit.dryrun.DryRun` of the distribution bucket: whatever it
@@ -17,6 +17,7 @@ from take5_ops.distribution.access import public_base_url, public_urls
 from take5_ops.distribution.catalog import item_json, item_links
 from take5_ops.distribution.metalink import MetalinkError, item_files
 from take5_ops.distribution.publish import content_version, current_versions, prune_products, update_collection
+from take5_ops.distribution.stacapi import diff_site, index_for
 from take5_ops.distribution.website import update_pages
 from take5_ops.errors import PublishError
 from take5_ops.l1a.intake import scan
@@ -163,6 +164,20 @@ def _old_versions(items: dict, expected: set[str]) -> set[str]:
     return {name for name in items if product_stem(name) and current[product_stem(name)] != name}
 
 
+def _api_findings(buckets: Buckets, site_id: str) -> list[Finding]:
+    """The STAC API's copy ↔ the bucket (none without an API configured)."""
+    api = index_for(buckets.api)
+    if api is None:
+        return []
+    diff, _ = diff_site(api, buckets.dist, site_id)
+    found = [Finding("api-item-missing", site_id, name) for name in diff.missing]
+    found += [Finding("api-item-different", site_id, name, "not in the bucket") for name in diff.extra]
+    found += [Finding("api-item-different", site_id, name, "content differs") for name in diff.different]
+    if diff.collection:
+        found.append(Finding("api-item-different", site_id, layout.collection_key(site_id), "the collection differs"))
+    return found
+
+
 def audit_site(buckets: Buckets, site: SiteConfig) -> tuple[list[Finding], list[str]]:
     """The inconsistencies of one site, and its pending deliveries (waiting for a run: not inconsistencies)."""
     pending = [p.product_id for p in scan(buckets.l1a, buckets.work, site.site_id).pending]
@@ -174,4 +189,5 @@ def audit_site(buckets: Buckets, site: SiteConfig) -> tuple[list[Finding], list[
     items = {name: doc for name, doc in items.items() if name not in old}
     found += _item_findings(buckets, site.site_id, expected, items, pending)
     found += _derived_findings(buckets.dist, site, items, {layout.item_key(site.site_id, n) for n in old})
+    found += _api_findings(buckets, site.site_id)
     return found, pending

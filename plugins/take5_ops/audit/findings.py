@@ -38,6 +38,11 @@ KINDS: dict[str, tuple[str, str]] = {  # kind -> (what it means, the safe fix --
                     "publish the current version if needed, then withdraw the old one (Item, files, links)"),
     "sla-unrecorded": ("a published product has no first-publication time for the SLA",
                        "record the time its Item was written"),
+    "api-item-missing": ("a published Item (or its collection) is not in the STAC API",
+                         "resync the site's STAC API copy from the bucket (as take5 api-sync)"),
+    "api-item-different": ("the STAC API holds an Item the bucket has not (extra), or another content than "
+                           "the bucket's Item or collection", "resync the site's STAC API copy from the bucket "
+                           "(as take5 api-sync): upserted, or deleted by id"),
     "l2a-status-mismatch": ("the L2A status says a date is published, but its product is not in the work bucket",
                             "replay the L2A series from that date at the next run (the false entry goes)"),
 }

@@ -3,7 +3,8 @@
 Nothing is deleted that cannot be rebuilt: a corrupt asset is replaced from the work bucket, an
 orphan version is pruned only behind the Item that stays, an old processor version is withdrawn only
 behind the current one (the relink: ``pipeline.update_catalog``), a lost product is made pending again
-so that the next run rebuilds it. ``item-without-product`` has no fix.
+so that the next run rebuilds it. ``item-without-product`` has no fix. The STAC API's copy is
+resynced last, from the repaired bucket.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import date
 
 from take5_ops.audit.findings import Finding
 from take5_ops.distribution.publish import publish_product
+from take5_ops.distribution.stacapi import index_for, sync_site
 from take5_ops.l1a.intake import Rejected, ledger_entry, quarantine
 from take5_ops.l2a.status import write_status
 from take5_ops.pipeline import update_catalog
@@ -25,6 +27,7 @@ from take5_ops.times import parse_time
 log = logging.getLogger(__name__)
 
 REPUBLISH = {"item-missing", "item-outdated", "asset-missing", "asset-corrupt"}
+API = {"api-item-missing", "api-item-different"}
 RELINK = REPUBLISH | {"item-unlinked", "link-to-missing-item", "stale-collection", "stale-metalink", "stale-page",
                       "orphan-version", "sla-unrecorded", "old-version"}
 
@@ -59,7 +62,7 @@ def repair_site(buckets: Buckets, site: SiteConfig, findings: list[Finding]) -> 
         elif f.kind == "asset-corrupt":
             dist.delete(f.subject)  # rebuilt from the work bucket just below
     for name in sorted({_product_name(site_id, f) for f in findings if f.kind in REPUBLISH}):
-        publish_product(work, dist, site_id, name)
+        publish_product(work, dist, site_id, name, index_for(buckets.api))
         done.append(f"{name}: republished from the work bucket")
     for f in findings:
         if f.kind == "sla-unrecorded":
@@ -74,6 +77,11 @@ def repair_site(buckets: Buckets, site: SiteConfig, findings: list[Finding]) -> 
         done.append(f"collection relinked ({summary['collection_items']} Items), "
                     f"{len(summary['metalinks_written'])} Metalink(s) and {len(summary['pages_written'])} page(s) "
                     f"written, {summary['pruned']} orphan object(s) pruned")
+    api = index_for(buckets.api)
+    if api is not None and kinds & (API | RELINK):
+        diff = sync_site(api, dist, site_id)
+        done.append(f"STAC API resynced: {len(diff.missing)} Item(s) added, {len(diff.different)} rewritten, "
+                    f"{len(diff.extra)} deleted" + (", collection rewritten" if diff.collection else ""))
     for line in done:
         log.info("%s: repaired: %s", site_id, line)
     return done

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from take5_ops.storage.buckets import ENDPOINT_ENV, ROLES, bucket_name, endpoint
+from take5_ops.storage.buckets import ENDPOINT_ENV, ROLES, STAC_API_ENV, bucket_name, endpoint, stac_api_db
 
 
 def register(sub) -> None:
@@ -32,6 +32,9 @@ def add_chain_arguments(p: argparse.ArgumentParser, verb: str) -> None:
                    help="folder of the site configurations (default: $TAKE5_SITE_CONFIGS, else include/site_configs)")
     p.add_argument("--site-config", type=Path, action="append", help="a site's YAML instead of --configs (repeatable)")
     p.add_argument("--endpoint", default=endpoint(), help=f"S3 endpoint URL (default: ${ENDPOINT_ENV}, else AWS)")
+    p.add_argument("--stac-api-db", default=stac_api_db(),
+                   help=f"PostgreSQL URL of the STAC API's database, also audited (default: ${STAC_API_ENV}; none: "
+                   "the static catalog only)")
     for role in ROLES:
         p.add_argument(f"--{role}-bucket", default=bucket_name(role), help=f"default: $TAKE5_{role.upper()}_BUCKET")
     local = p.add_argument_group("local folders, as take5 run-site uses (instead of S3)")
@@ -52,9 +55,11 @@ def chain_buckets(args: argparse.Namespace):
             if not folder.is_dir():
                 raise ValueError(f"{folder}: no such folder")
         work = work_folder(args.out, args.work)
-        return Buckets.local(args.l1a, args.aux or args.l1a, work, args.out)
+        buckets = Buckets.local(args.l1a, args.aux or args.l1a, work, args.out)
+        buckets.api = args.stac_api_db
+        return buckets
     client = S3Store.from_endpoint(args.l1a_bucket, args.endpoint).client
-    return Buckets(**{role: S3Store(client, getattr(args, f"{role}_bucket")) for role in ROLES})
+    return Buckets(**{role: S3Store(client, getattr(args, f"{role}_bucket")) for role in ROLES}, api=args.stac_api_db)
 
 
 def chosen_sites(args: argparse.Namespace):

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from take5_ops.storage.buckets import ENDPOINT_ENV, bucket_name, endpoint
+from take5_ops.storage.buckets import ENDPOINT_ENV, STAC_API_ENV, bucket_name, endpoint, stac_api_db
 
 
 def register(sub) -> None:
@@ -26,12 +26,15 @@ def register(sub) -> None:
     p.add_argument("--endpoint", default=endpoint(), help=f"S3 endpoint URL (default: ${ENDPOINT_ENV}, else AWS)")
     p.add_argument("--work-bucket", default=bucket_name("work"), help="work bucket (default: $TAKE5_WORK_BUCKET)")
     p.add_argument("--dist-bucket", default=bucket_name("dist"), help="distribution bucket (default: $TAKE5_DIST_BUCKET)")
+    p.add_argument("--stac-api-db", default=stac_api_db(),
+                   help=f"PostgreSQL URL of the STAC API's database (default: ${STAC_API_ENV}; none: static only)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from take5_ops.distribution.access import public_base_url, public_urls
     from take5_ops.distribution.publish import withdraw_product
+    from take5_ops.distribution.stacapi import index_for
     from take5_ops.naming import parse_product_name
     from take5_ops.siteconfig import load_site_config
     from take5_ops.storage import S3Store
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     dist = S3Store(work.client, args.dist_bucket)
     url_for = public_urls(public_base_url(dist))
     for name in args.product:
-        done = withdraw_product(work, dist, site, name, url_for)
+        done = withdraw_product(work, dist, site, name, url_for, index_for(args.stac_api_db))
         state = "unlinked and removed" if done["unlinked"] else "was not listed; leftovers removed"
         print(f"withdrawn: {name} ({state}, {len(done['removed'])} object(s) deleted)")
     return 0

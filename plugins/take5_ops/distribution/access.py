@@ -21,6 +21,12 @@ from urllib.parse import quote
 from take5_ops.storage import LocalStore, S3Store, Store, check_key, layout, read_json
 
 PUBLIC_URL_ENV = "TAKE5_PUBLIC_URL"
+STAC_API_URL_ENV = "TAKE5_STAC_API_URL"
+
+
+def stac_api_url() -> str | None:
+    """The public URL of the STAC API (``TAKE5_STAC_API_URL``) that the pages link; ``None``: no API."""
+    return os.environ.get(STAC_API_URL_ENV, "").strip() or None
 
 
 def public_read_policy(bucket: str) -> dict:

@@ -9,6 +9,10 @@ collection, the Metalinks and the pages follow (``pipeline.update_catalog``),
 and only then are older versions removed (:func:`prune_products`). Every
 write is skipped when the object already holds the same bytes, so a rerun
 changes nothing that is right and completes whatever a failure interrupted.
+
+With a STAC API (``api``, :mod:`take5_ops.distribution.stacapi`), the API Item is
+upserted just before the static Item is written, and deleted first on withdrawal: a
+failed API write stops the step before the static catalog changes.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from take5_ops.distribution.catalog import (
 )
 from take5_ops.distribution.metalink import MEDIA_TYPE as METALINK_MEDIA_TYPE
 from take5_ops.distribution.metalink import MetalinkError, build_metalink, item_files
+from take5_ops.distribution.stacapi import StacApiIndex, publish_item, sync_collection
 from take5_ops.errors import PublishError
 from take5_ops.naming import LEVELS, is_site_id, product_stem, product_version, version_key
 from take5_ops.products.product import MANIFEST, Product
@@ -70,7 +75,7 @@ def content_version(product: Product) -> str:
     return "v" + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:VERSION_HEX]
 
 
-def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Published:
+def publish_product(work: Store, dist: Store, site_id: str, name: str, api: StacApiIndex | None = None) -> Published:
     """Copy the assets of one product to ``<SITE>/<NAME>/<VERSION>/`` of ``dist``, verify them, write its Item.
 
     Assets already right (size and SHA-256) are not copied again; the Item is
@@ -78,7 +83,10 @@ def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Publis
     write is the switch to the new version. Nothing is removed here (older
     versions go in :func:`prune_products`, once the collection, the Metalinks
     and the pages no longer name them). A withdrawn product is skipped.
-    Raises :class:`PublishError` when an asset cannot be verified.
+    With ``api``, the API Item is upserted (every time: a rerun completes a failed one) right
+    before the static Item is written.
+    Raises :class:`PublishError` when an asset cannot be verified, :class:`StacApiError` when
+    the API write fails (the static Item is then left as it was).
     """
     done = Published(name, layout.item_key(site_id, name))
     if work.exists(layout.withdrawn_key(site_id, name)):
@@ -106,7 +114,10 @@ def publish_product(work: Store, dist: Store, site_id: str, name: str) -> Publis
             raise PublishError(f"{dist.href(dst + f.name)}: size or SHA-256 differ from the manifest "
                                f"({f.size} bytes, {f.sha256})")
         done.copied.append(f.name)
-    done.item_written = put_if_changed(dist, done.item_key, item_json(product, done.version), STAC_MEDIA_TYPE)
+    item = item_json(product, done.version)
+    if api is not None:
+        publish_item(api, dist, done.item_key, json.loads(item))
+    done.item_written = put_if_changed(dist, done.item_key, item, STAC_MEDIA_TYPE)
     log.info("published %s (%s): %d copied, %d already there, item %s", name, done.version, len(done.copied),
              len(done.skipped), "written" if done.item_written else "unchanged")
     return done
@@ -201,7 +212,8 @@ def update_metalinks(dist: Store, site_id: str, items: dict[str, dict], url_for:
 
 
 def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str],
-                      url_for: Callable[[str], str] | None = None, withdrawn: Iterable[str] = ()) -> dict:
+                      url_for: Callable[[str], str] | None = None, withdrawn: Iterable[str] = (),
+                      api: StacApiIndex | None = None) -> dict:
     """Link ``new_item_keys`` (published Items) from ``<SITE>/collection.json``; recompute extent and summaries.
 
     The collection keeps the Items it already links (whose JSON still exists)
@@ -209,7 +221,7 @@ def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str],
     only if it changed. With ``url_for`` (``key -> public URL``), the site's
     Metalinks are refreshed first (:func:`update_metalinks`) and linked as
     collection assets. A collection left without Items is removed (its
-    Metalinks first).
+    Metalinks first). With ``api``, the API's collection follows the written one.
     """
     site_id = site.site_id
     prefix = layout.site_prefix(site_id)
@@ -234,9 +246,13 @@ def update_collection(dist: Store, site: SiteConfig, new_item_keys: list[str],
         removed = dist.exists(layout.collection_key(site_id))
         if removed:
             dist.delete(layout.collection_key(site_id))
+        if api is not None:
+            sync_collection(api, dist, site_id)
         return {"items": 0, "added": 0, "written": removed, "metalinks_written": metalinks["written"]}
     written = put_if_changed(dist, layout.collection_key(site_id), collection_json(site, items, tuple(metalinks["levels"])),
                              STAC_MEDIA_TYPE)
+    if api is not None:
+        sync_collection(api, dist, site_id)
     return {"items": len(items), "added": len(set(items) - old), "written": written,
             "metalinks_written": metalinks["written"]}
 
@@ -264,7 +280,7 @@ def update_root_catalog(dist: Store) -> bool:
 
 
 def withdraw_product(work: Store, dist: Store, site: SiteConfig, name: str,
-                     url_for: Callable[[str], str] | None = None) -> dict:
+                     url_for: Callable[[str], str] | None = None, api: StacApiIndex | None = None) -> dict:
     """Withdraw a published product for good: the withdrawal record (``layout.withdrawn_key``) in
     the work bucket (no later run publishes it again), then :func:`unpublish_product`.
 
@@ -275,14 +291,15 @@ def withdraw_product(work: Store, dist: Store, site: SiteConfig, name: str,
     record = {"site_id": site_id, "name": name, "withdrawn_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     if not work.exists(layout.withdrawn_key(site_id, name)):
         work.put_bytes(layout.withdrawn_key(site_id, name), json.dumps(record, sort_keys=True).encode(), "application/json")
-    return unpublish_product(dist, site, name, url_for)
+    return unpublish_product(dist, site, name, url_for, api)
 
 
-def unpublish_product(dist: Store, site: SiteConfig, name: str, url_for: Callable[[str], str] | None = None) -> dict:
+def unpublish_product(dist: Store, site: SiteConfig, name: str, url_for: Callable[[str], str] | None = None,
+                      api: StacApiIndex | None = None) -> dict:
     """Take a product off the distribution bucket: it leaves every listing, then its files go.
 
-    Order: the collection and Metalinks without it; ``catalog.json``; the pages; then its Item and
-    its files. Used by :func:`withdraw_product` and for L2A products a replay no longer produces.
+    Order: the STAC API (``api``); the collection and Metalinks without it; ``catalog.json``; the
+    pages; then its Item and its files. Used by :func:`withdraw_product` and for L2A products a replay no longer produces.
     Returns ``{"name", "unlinked", "removed": [keys]}``.
     """
     from take5_ops.distribution.website import update_pages
@@ -290,7 +307,9 @@ def unpublish_product(dist: Store, site: SiteConfig, name: str, url_for: Callabl
     site_id = site.site_id
     key = layout.item_key(site_id, name)
     linked = f"./{name}/{name}.json" in item_links(read_json(dist, layout.collection_key(site_id)) or {})
-    update_collection(dist, site, [], url_for, withdrawn=[key])
+    if api is not None and api.delete_item(site_id, name):
+        log.info("%s: off the STAC API", name)
+    update_collection(dist, site, [], url_for, withdrawn=[key], api=api)
     update_root_catalog(dist)
     update_pages(dist, site_id)
     removed = remove_published(dist, site_id, name)

@@ -12,6 +12,10 @@ this order:
 
 The endpoint is ``TAKE5_S3_ENDPOINT`` (unset: AWS) for the command line and
 the dashboard; the Airflow tasks take it from the ``aws_default`` connection.
+
+The STAC API's database (the pgstac index that publication keeps in step,
+docs/distribution.md) follows the same rule: the Airflow Variable
+``take5_stac_api_db``, else ``TAKE5_STAC_API_DB``, else none (static catalog only).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from take5_ops.storage.base import Store
 
 ROLES = ("l1a", "aux", "work", "dist")
 ENDPOINT_ENV = "TAKE5_S3_ENDPOINT"
+STAC_API_VARIABLE, STAC_API_ENV = "take5_stac_api_db", "TAKE5_STAC_API_DB"
 
 Variables = Callable[[str], "str | None"]
 
@@ -62,14 +67,22 @@ def endpoint() -> str | None:
     return os.environ.get(ENDPOINT_ENV) or None
 
 
+def stac_api_db(variables: Variables | None = None) -> str | None:
+    """The PostgreSQL URL of the STAC API's database: Variable (when ``variables`` is given), else
+    environment; ``None``: no API, the static catalog only."""
+    value = (variables(STAC_API_VARIABLE) if variables else None) or os.environ.get(STAC_API_ENV)
+    return value.strip() or None if value else None
+
+
 @dataclass
 class Buckets:
-    """The four stores of the chain."""
+    """The four stores of the chain, and the STAC API's database URL (``None``: static catalog only)."""
 
     l1a: Store
     aux: Store
     work: Store
     dist: Store
+    api: str | None = None
 
     @classmethod
     def s3(cls, client=None, variables: Variables | None = None) -> Buckets:
@@ -80,7 +93,7 @@ class Buckets:
         names = bucket_names(variables)
         if client is None:
             client = S3Store.from_endpoint(names["l1a"], endpoint()).client
-        return cls(**{role: S3Store(client, name) for role, name in names.items()})
+        return cls(**{role: S3Store(client, name) for role, name in names.items()}, api=stac_api_db(variables))
 
     @classmethod
     def local(cls, l1a: Path, aux: Path, work: Path, out: Path) -> Buckets:

@@ -19,7 +19,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from take5_ops.distribution.access import set_order_url
+from take5_ops.distribution.access import set_order_url, stac_api_url
 from take5_ops.distribution.catalog import child_sites, item_links
 from take5_ops.distribution.website.html import root_page, site_entry, site_page, site_products, summarize
 from take5_ops.errors import PublishError
@@ -99,7 +99,7 @@ def _root_documents(dist: Store) -> tuple[bytes, bytes]:
         if collection is not None:
             sites.append(summarize(site_id, collection))
             entries.append(site_entry(site_id, collection))
-    return root_page(sites).encode(), _json({"sites": entries})
+    return root_page(sites, stac_api_url()).encode(), _json({"sites": entries})
 
 
 def write_root_page(dist: Store) -> list[str]:

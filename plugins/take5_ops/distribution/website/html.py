@@ -99,8 +99,9 @@ def _add_buttons(site_id: str, name: str, counts: dict[str, int]) -> str:
                    for level in LEVELS if counts.get(level))
 
 
-def root_page(sites: list[SiteSummary]) -> str:
-    """``index.html``: the map, the search box and its results, the table of the sites, the cart."""
+def root_page(sites: list[SiteSummary], stac_api: str | None = None) -> str:
+    """``index.html``: the map, the search box and its results, the table of the sites, the cart (and a link to
+    the STAC API at ``stac_api``)."""
     rows = []
     for s in sorted(sites, key=lambda s: s.site_id):
         last = s.last_acquisition.strftime("%Y-%m-%d") if s.last_acquisition else "–"
@@ -135,7 +136,11 @@ range (<code>2015-04-10..2015-05-20</code>); <code>cloud&lt;20</code> (percent).
 <tbody>
 {chr(10).join(rows)}
 </tbody>
-</table>
+</table>"""
+    if stac_api:
+        body += (f'\n<p class="api">Search every site from any STAC client (pystac-client, QGIS): '
+                 f'<a href="{escape(stac_api)}">STAC API</a>.</p>')
+    body += """
 <section id="cart" class="cart">
 <h2>Cart</h2>
 <p id="cart-summary" class="count">The cart is empty.</p>
