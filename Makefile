@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv web-deps stacapi-venv run cluster stop test test-unit test-stack test-cluster bench-campaign bench-api fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv web-deps stacapi-venv run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
@@ -15,6 +15,7 @@ help:
 	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite (but the stack tier)"
 	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
 	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
+	@echo "make test-accuracy - the L2A accuracy tier: the hard scenarios and the site series against the targets (~10 min)"
 	@echo "make test-cluster - the cluster tier: a site on 2 worker hosts, then killed worker, Redis, PostgreSQL and S3 faults (~20 min)"
 	@echo "make fuzz   - fuzz the DELIVERY.OK and METADATA.DIM parsers (FUZZ_EXAMPLES inputs each, 100000 by default)"
 	@echo "make lint   - ruff check and the import-linter contracts"
@@ -89,12 +90,16 @@ lint: venv
 
 # The stack tier (tests/stack) runs alone: it starts PostgreSQL and every Airflow component (make test-stack).
 test: lint system-deps stacapi-venv
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/stack --ignore=tests/cluster $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/stack --ignore=tests/cluster --ignore=tests/accuracy $(PYTEST_ARGS)
 
 test-stack: venv system-deps stacapi-venv
 	$(PY) -m pytest -s -v tests/stack $(PYTEST_ARGS)
 
-test-cluster: venv system-deps
+# The L2A accuracy tier: every hard scenario and the site series, processed from scratch (CPU-bound, ~10 min).
+test-accuracy: venv system-deps
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/accuracy $(PYTEST_ARGS)
+
+test-cluster: venv system-deps stacapi-venv
 	$(PY) -m pytest -s -v tests/cluster $(PYTEST_ARGS)
 
 test-unit: venv

@@ -188,7 +188,7 @@ def report(results: dict[str, tuple[Scenario, Counter]], images: str) -> str:
         f"`take5_ops.sim.scenarios` is simulated ({SIZE} px scenes on a {SIZE + 2 * MARGIN} px grid, truth per "
         "pixel), processed "
         "to L1C and to L2A date by date from an empty state, and measured against the truth from the 4th "
-        "date on (dates without a product, too cloudy, are left out). `tests/integration/test_l2a_scenarios.py` "
+        "date on (dates without a product, too cloudy, are left out). `tests/accuracy/test_l2a_scenarios.py` "
         "computes the same figures and asserts the targets; those out of reach (✗) it lists with the figure "
         "reached, which must not get worse. The method, and why these targets are out of reach, are in "
         "`docs/l2a-product.md`.\n",
