@@ -45,7 +45,7 @@ def bag(configs):
     bag = DagBag(dag_folder=str(airflow_env.DAGS))
     mp.undo()
     assert bag.import_errors == {} and sorted(bag.dags) == ["take5_FranceAlsace", "take5_FrancePornic",
-                                                            "take5_audit", "take5_sla_monitor"]
+                                                            "take5_audit", "take5_reprocess", "take5_sla_monitor"]
     return bag
 
 

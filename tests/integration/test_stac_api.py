@@ -72,7 +72,7 @@ def campaign(api_server, tmp_path_factory):
     for k, (site_id, footprint) in enumerate((("FrancePornic", None), ("AustraliaLitchfield", LITCHFIELD),
                                               (MUTATED, MOORREESBURG))):
         site = load_site_config(SITE_CONFIGS / f"{site_id}.yaml")
-        publish_all(buckets, site, root / site_id, _specs(100 * k), footprint)
+        publish_all(buckets, site, root / site_id, _specs(100 * k), footprint=footprint)
         sites[site_id] = (site, footprint)
     return buckets, sites, root
 
