@@ -4,14 +4,13 @@ inconsistency is left (the report in the work bucket says which), and with ``rep
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from helpers import airflow_env
 from helpers.dag_test import run
 
 airflow_env.configure()
 
-from helpers.audit_cases import INJECTIONS, SITE, publish_campaign
+from helpers.audit_cases import INJECTIONS, publish_campaign
 from helpers.l1a_builder import scene_site
 from take5_ops.distribution.access import PUBLIC_URL_ENV
 from take5_ops.storage import Buckets, layout, read_json
@@ -19,16 +18,8 @@ from take5_ops.storage import Buckets, layout, read_json
 
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory):
-    configs = tmp_path_factory.mktemp("configs")
-    (configs / f"{SITE}.yaml").write_text(yaml.safe_dump(scene_site().model_dump(mode="json")))
-    airflow_env.migrate()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAKE5_SITE_CONFIGS", str(configs))
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(airflow_env.DAGS))
-    mp.undo()
-    assert bag.import_errors == {} and "take5_audit" in bag.dags
+    bag = airflow_env.site_bag(tmp_path_factory.mktemp("configs"), [scene_site()])
+    assert "take5_audit" in bag.dags
     return bag
 
 

@@ -12,7 +12,6 @@ import json
 from datetime import timedelta
 
 import pytest
-import yaml
 
 from helpers import airflow_env
 from helpers.dag_test import run
@@ -37,17 +36,8 @@ DATES = (ACQUIRED, ACQUIRED + timedelta(days=5))
 
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory):
-    configs = tmp_path_factory.mktemp("configs")
-    for site in SITES:
-        (configs / f"{site.site_id}.yaml").write_text(yaml.safe_dump(site.model_dump(mode="json")))
-    airflow_env.migrate()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAKE5_SITE_CONFIGS", str(configs))
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(airflow_env.DAGS))
-    mp.undo()
-    assert bag.import_errors == {} and "take5_reprocess" in bag.dags
+    bag = airflow_env.site_bag(tmp_path_factory.mktemp("configs"), SITES)
+    assert "take5_reprocess" in bag.dags
     return bag
 
 

@@ -61,3 +61,19 @@ def use_s3(monkeypatch, endpoint: str, stores: dict) -> None:
         "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}))
     for role, store in stores.items():
         monkeypatch.setenv(f"TAKE5_{role.upper()}_BUCKET", store.bucket)
+
+
+def site_bag(configs: Path, sites: list):
+    """The DagBag of ``dags/`` with the site configs ``sites`` (written as YAML into ``configs``); no import error."""
+    import pytest
+    import yaml
+    from airflow.dag_processing.dagbag import DagBag
+
+    for site in sites:
+        (configs / f"{site.site_id}.yaml").write_text(yaml.safe_dump(site.model_dump(mode="json")))
+    migrate()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TAKE5_SITE_CONFIGS", str(configs))
+        bag = DagBag(dag_folder=str(DAGS))
+    assert bag.import_errors == {}
+    return bag
