@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv web-deps stacapi-venv run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv web-deps stacapi-venv run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api bench-web fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-overhead - per-task overhead on the embedded stack (its own BENCHMARKS.md section)"
 	@echo "make bench-campaign - a campaign on the cluster profile (its own BENCHMARKS.md section; hours)"
 	@echo "make bench-api - STAC API search latency, 150 collections x 60 items x 3 levels (its own BENCHMARKS.md section)"
+	@echo "make bench-web - page weight of the website's root page (150 sites) and a site page, in chromium (its own BENCHMARKS.md section)"
 	@echo "make l2a-validation - run the hard L2A scenarios and write docs/l2a-validation.md"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -119,6 +120,9 @@ l2a-validation: venv system-deps
 # Its own PostgreSQL and STAC API on free ports; generated Items (no processing); a load generator beside SQL.
 bench-api: venv stacapi-venv system-deps
 	$(PY) bench/bench_stac_api.py
+
+bench-web: venv system-deps
+	$(PY) bench/bench_web.py
 
 # Starts its own embedded stack (private folder and ports), runs a few sites, reads the API and task logs.
 bench-overhead: venv system-deps

@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_task_overhead import write_section  # noqa: E402
 
 from helpers.stac_api import StacApiServer  # noqa: E402
 from take5_ops.distribution.stacapi import StacApiIndex  # noqa: E402
@@ -199,12 +202,7 @@ def main() -> int:
     args = parser.parse_args()
     text = section(run())
     print(text)
-    old = args.out.read_text() if args.out.exists() else ""
-    if TITLE in old:
-        start = old.index(TITLE)
-        end = old.find("\n## ", start + len(TITLE))
-        old = old[:start] + old[end + 1:] if end >= 0 else old[:start]
-    args.out.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
+    write_section(args.out, TITLE, text)
     return 0
 
 
