@@ -69,7 +69,8 @@ def stack(postgres, s3_endpoint, tmp_path_factory):
         (datetime(2015, 5, 3, 10), "L1C", None, 1000), (datetime(2015, 5, 8, 10), "L1C", None, 1100),
         (datetime(2015, 5, 8, 10), "L2A", 12.5, 1200)])
     server = AccountsServer(postgres.database("take5_accounts", "take5_accounts"), s3_endpoint,
-                            buckets.dist.bucket, buckets.work.bucket, root / "accounts.log")
+                            buckets.dist.bucket, buckets.work.bucket, root / "accounts.log",
+                            {"TAKE5_ACCOUNTS_ATTEMPTS": "1000/600"})  # this module signs in often from 127.0.0.1
     set_access(buckets.dist, accounts=True)
     set_order_url(buckets.dist, f"{server.url}/orders")
     server.start()
@@ -286,7 +287,7 @@ def test_the_website_may_order_cross_origin_with_its_session(stack, s3_endpoint)
     assert "access-control-allow-origin" not in other.headers
 
 
-def test_sign_in_attempts_are_rate_limited(stack):
+def test_failed_sign_ins_of_one_account_are_rate_limited(stack):
     _, _, server = stack
     with server.client() as client:
         assert sign_up(client, "limited@example.org").status_code == 303
@@ -296,6 +297,32 @@ def test_sign_in_attempts_are_rate_limited(stack):
         limited = sign_in(client, "limited@example.org")  # even the right password, for the window
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
         assert 'data-field="email"' in limited.text
+
+
+def test_sign_up_and_sign_in_attempts_are_rate_limited_per_address(stack, s3_endpoint, tmp_path):
+    """The default limit, 10 attempts per address in 10 minutes, on a server of its own (same database)."""
+    buckets, _, shared = stack
+    server = AccountsServer(shared.env["TAKE5_ACCOUNTS_DB"], s3_endpoint,
+                            buckets.dist.bucket, buckets.work.bucket, tmp_path / "accounts.log").start()
+    try:
+        with server.client() as client:
+            for i in range(5):
+                assert sign_up(client, f"burst{i}@example.org").status_code == 303
+            for i in range(5):
+                assert sign_in(client, f"burst{i}@example.org", "wrong password!").status_code == 401
+            for attempt in (lambda: sign_in(client, "burst0@example.org"), lambda: sign_up(client, "late@example.org")):
+                refused = attempt()  # the right password, a new account: refused alike
+                assert refused.status_code == 429, refused.text
+                assert 590 <= int(refused.headers["retry-after"]) <= 601
+                assert 'data-field="address"' in refused.text and "127.0.0.1" in refused.text
+        other = httpx.Client(base_url=server.url, timeout=30, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        with other:  # another client address is heard
+            assert sign_in(other, "burst0@example.org").status_code == 303
+    finally:
+        server.stop()
+    with psycopg2.connect(server.env["TAKE5_ACCOUNTS_DB"]) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM accounts.account WHERE email = 'late@example.org'")
+        assert cur.fetchone() == (0,)  # the refused sign-up made no account
 
 
 def test_operators_list_and_disable_accounts(stack, capsys):
