@@ -28,7 +28,7 @@ from helpers.browser import CHROMIUM, Page, chromium
 from helpers.fake_products import site_config
 from helpers.metalinks import parse
 from helpers.paths import ROOT
-from helpers.published import make_level, publish_all
+from helpers.published import box, make_level, publish_all
 from take5_ops.distribution.access import public_base_url, public_urls, set_public_read
 from take5_ops.distribution.metalink import item_files
 from take5_ops.distribution.publish import withdraw_product
@@ -51,7 +51,7 @@ SPECS = {
     LITCHFIELD: [(D(2015, 4, 20, 1), "L1A", None, 2000), (D(2015, 4, 20, 1), "L1C", None, 2100),
                  (D(2015, 5, 3, 1), "L1C", None, 2200), (D(2015, 5, 3, 1), "L2A", 8.0, 2300)],
 }
-SHIFT = {PORNIC: (0.0, 0.0), LITCHFIELD: (133.8, -60.6)}  # the fake grid is near Pornic; Litchfield is at 130.8E 13.5S
+FOOTPRINT = {PORNIC: None, LITCHFIELD: box(130.7, -13.3, 131.0, -13.1)}  # None: the fake grid, near Pornic
 QUERIES = ["Pornic L2A 2015-04", "Litchfield cloud<20", "Australia 2015", "L1A", "cloud<=12.5",
            "france 2015-04-13..2015-04-18", "2015-05", "Nowhere"]
 pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
@@ -71,7 +71,7 @@ def campaign(s3_endpoint, tmp_path_factory):
     sites = {PORNIC: site_config(tmp, PORNIC), LITCHFIELD: site_config(tmp, LITCHFIELD, "Litchfield", "Australia")}
     products = {}
     for site_id, site in sites.items():
-        products[site_id], _ = publish_all(buckets, site, tmp / site_id, SPECS[site_id], SHIFT[site_id])
+        products[site_id], _ = publish_all(buckets, site, tmp / site_id, SPECS[site_id], FOOTPRINT[site_id])
     set_public_read(buckets.dist)
     yield buckets, sites, products
     if saved is not None:
@@ -221,7 +221,7 @@ def test_withdrawn_or_replaced_product_leaves_search_cart_and_pages(browser, cam
     old_version = json.loads(dist.get_bytes(layout.item_key(LITCHFIELD, old.name)))["assets"]["XS1"]["href"]
 
     withdraw_product(buckets.work, dist, sites[PORNIC], gone.name, public_urls(public_base_url(dist)))
-    new = make_level(tmp_path / "new", old.acquired, "L1C", None, 9999, LITCHFIELD, SHIFT[LITCHFIELD])
+    new = make_level(tmp_path / "new", old.acquired, "L1C", None, 9999, LITCHFIELD, FOOTPRINT[LITCHFIELD])
     upload_product(buckets.work, new, tmp_path / "new" / new.name)
     update_catalog(buckets, sites[LITCHFIELD], [publish(buckets, sites[LITCHFIELD], {"product": new.to_dict()})], [])
     new_version = json.loads(dist.get_bytes(layout.item_key(LITCHFIELD, old.name)))["assets"]["XS1"]["href"]
