@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import subprocess
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from helpers import website as web
 from helpers.browser import CHROMIUM, Page, chromium
 from helpers.fake_products import site_config
 from helpers.metalinks import parse
@@ -38,7 +37,6 @@ from take5_ops.products.workspace import upload_product
 from take5_ops.storage import Buckets, S3Store, layout
 from take5_ops.storage.buckets import ROLES, default_name
 
-ARIA2C = shutil.which("aria2c")
 EXAMPLES = json.loads((ROOT / "tests" / "helpers" / "query_examples.json").read_text())["examples"]
 DOCS_IMG = ROOT / "docs" / "img"
 PORNIC, LITCHFIELD = "FrancePornic", "AustraliaLitchfield"
@@ -55,7 +53,7 @@ FOOTPRINT = {PORNIC: None, LITCHFIELD: box(130.7, -13.3, 131.0, -13.1)}  # None:
 QUERIES = ["Pornic L2A 2015-04", "Litchfield cloud<20", "Australia 2015", "L1A", "cloud<=12.5",
            "france 2015-04-13..2015-04-18", "2015-05", "Nowhere"]
 pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
-              pytest.mark.skipif(ARIA2C is None, reason="aria2c (Debian package aria2) not installed")]
+              pytest.mark.skipif(web.ARIA2C is None, reason="aria2c (Debian package aria2) not installed")]
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +121,14 @@ def test_browser_query_parser_and_search_agree_with_take5_search(browser, campai
 
 
 def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_endpoint, tmp_path):
+    """Everything by typing and clicking, as a user: search, "Add to cart", the map popup's and a site page's
+    "+ all L1C", unticking files, "Download the cart"; then aria2c -V on the .meta4 the browser saved."""
     buckets, _, products = campaign
     dist = buckets.dist
-    view = Page(browser, root_url(s3_endpoint, buckets))
+    root = root_url(s3_endpoint, buckets)
+    view = Page(browser, root)
     page = view.page
-    page.evaluate("localStorage.clear()")
-    page.reload()
+    web.empty_cart(page)
     # the map: land and country outlines from Natural Earth, both sites' footprints and markers
     expect(page.locator("#map")).to_have_attribute("data-ready", "2")
     assert page.locator("#map path.land").count() >= 1 and page.locator("#map path.border").count() >= 1
@@ -136,72 +136,54 @@ def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_
     assert page.locator("#map path.site-marker").count() == 2 and page.locator("#map path.site-footprint").count() == 2
 
     # free text, from the search box: Pornic's April L2A, then Litchfield's L1A
-    page.fill("#search input[name=q]", "Pornic L2A 2015-04")
-    page.press("#search input[name=q]", "Enter")
-    expect(page.locator("#results tbody tr")).to_have_count(1)
-    l2a = products[PORNIC][4].name
-    assert page.locator("#results tbody tr").first.get_attribute("data-item") == l2a
-    page.locator("#results tbody tr button.add-one").first.click()
-    expect(page.locator("header .cart-count")).to_have_text("1")
-    page.fill("#search input[name=q]", "Litchfield L1A")
-    page.press("#search input[name=q]", "Enter")
-    expect(page.locator("#results tbody tr")).to_have_count(1)
-    page.locator("#results tbody tr button.add-one").first.click()
-    expect(page.locator("header .cart-count")).to_have_text("2")
-    # all L1C of a site, from the map's popup of Litchfield
+    l2a, l1a = products[PORNIC][4].name, products[LITCHFIELD][0].name
+    web.add_result(page, "Pornic L2A 2015-04", l2a)
+    web.add_result(page, "Litchfield L1A", l1a)
+    # all L1C of one site from the map's popup, of the other from its own page
     page.locator("#map path.site-marker").nth(0).click()
     popup = page.locator(".leaflet-popup")
-    site_in_popup = LITCHFIELD if "Litchfield" in popup.inner_text() else PORNIC
+    in_popup = LITCHFIELD if "Litchfield" in popup.inner_text() else PORNIC
     popup.locator("button.add-all[data-level=L1C]").click()
-    n_l1c = sum(1 for p in products[site_in_popup] if p.level == "L1C")
-    expect(page.locator("header .cart-count")).to_have_text(str(2 + n_l1c))
+    l1c = {site: {p.name for p in products[site] if p.level == "L1C"} for site in products}
+    expect(page.locator("header .cart-count")).to_have_text(str(2 + len(l1c[in_popup])))
+    other = PORNIC if in_popup == LITCHFIELD else LITCHFIELD
+    web.add_all_of_site(page, f"{s3_endpoint}/{dist.bucket}/{other}/index.html", "L1C", root)
+    expected_cart = {(PORNIC, l2a), (LITCHFIELD, l1a)} | {(s, n) for s, names in l1c.items() for n in names}
+    expect(page.locator("header .cart-count")).to_have_text(str(len(expected_cart)))
     if os.environ.get("TAKE5_SCREENSHOTS"):
-        page.fill("#search input[name=q]", "Pornic 2015-04")
-        page.press("#search input[name=q]", "Enter")
-        expect(page.locator("#results tbody tr")).to_have_count(5)
+        web.search(page, "Pornic 2015-04", 5)
         page.screenshot(path=str(DOCS_IMG / "website-root.png"), full_page=True)
 
     # only some assets: the metadata and the XS1 band of every product
-    expect(page.locator("#cart-assets input[name=asset]").first).to_be_visible()
-    keys = [box.get_attribute("value") for box in page.locator("#cart-assets input[name=asset]").all()]
+    keys = web.keep_assets(page, {"metadata", "XS1"})
     assert {"XS1", "metadata", "SWIR", "thumbnail"} <= set(keys)
-    for key in keys:
-        if key not in ("metadata", "XS1"):
-            page.locator(f'#cart-assets input[value="{key}"]').uncheck()
-            expect(page.locator(f'#cart-assets input[value="{key}"]')).not_to_be_checked()
-    expect(page.locator("#cart-summary")).to_contain_text(f"{2 + n_l1c} product(s), {2 * (2 + n_l1c)} file(s)")
-    cart = page.evaluate("Take5.loadCart()")
-    assert all(set(e["assets"]) <= {"metadata", "XS1"} for e in cart)
-    assert {(e["collection"], e["item"]) for e in cart} == {(PORNIC, l2a), (LITCHFIELD, products[LITCHFIELD][0].name)} | {
-        (site_in_popup, p.name) for p in products[site_in_popup] if p.level == "L1C"}
+    n = len(expected_cart)
+    expect(page.locator("#cart-summary")).to_contain_text(f"{n} product(s), {2 * n} file(s)")
+    expect(page.locator("#cart-items tbody tr")).to_have_count(n)
+    assert web.cart_rows(page) == expected_cart
     if os.environ.get("TAKE5_SCREENSHOTS"):
         page.locator("#cart").screenshot(path=str(DOCS_IMG / "website-cart.png"))
 
-    with page.expect_download() as download:
-        page.click("#cart-download")
-    meta4 = tmp_path / "take5-cart.meta4"
-    download.value.save_as(meta4)
+    meta4 = web.download_cart(page, tmp_path / "take5-cart.meta4")
     expect(page.locator("#cart-status")).to_contain_text("take5-cart.meta4:")
     files = parse(meta4.read_bytes())
     expected = {}
-    for e in cart:  # what the published Items list for the chosen assets
-        key = layout.item_key(e["collection"], e["item"])
+    for site, name in expected_cart:  # what the published Items list for the chosen assets
+        key = layout.item_key(site, name)
         item = json.loads(dist.get_bytes(key))
-        chosen = {item["assets"][k]["href"].rsplit("/", 1)[-1] for k in e["assets"]}
+        chosen = {item["assets"][k]["href"].rsplit("/", 1)[-1] for k in ("metadata", "XS1")}
         expected.update({f.key: f for f in item_files(key, item) if f.key.rsplit("/", 1)[-1] in chosen})
-    assert sorted(files) == sorted(expected)
+    assert sorted(files) == sorted(expected) and len(files) == 2 * n
     for name, f in files.items():
         assert (f["size"], f["sha256"]) == (expected[name].size, expected[name].sha256)
         assert f["urls"] == [f"{s3_endpoint}/{dist.bucket}/{name}"]
 
     out = tmp_path / "download"
-    run = subprocess.run([ARIA2C, "-V", f"--metalink-file={meta4}", "-d", str(out), "--allow-overwrite=true",
-                          "--auto-file-renaming=false", "-q"], capture_output=True, text=True, timeout=120)
+    run = web.aria2c_verify(meta4, out)
     assert run.returncode == 0, run.stdout + run.stderr
     for name, f in files.items():
         blob = (out / name).read_bytes()
         assert hashlib.sha256(blob).hexdigest() == f["sha256"] and blob == dist.get_bytes(name)
-    assert len(files) == 2 * len(cart)  # XS1 and metadata of each product
     assert view.errors == []
     if os.environ.get("TAKE5_SCREENSHOTS"):
         site_page = Page(browser, f"{s3_endpoint}/{dist.bucket}/{PORNIC}/index.html")
@@ -209,15 +191,19 @@ def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_
 
 
 def test_withdrawn_or_replaced_product_leaves_search_cart_and_pages(browser, campaign, s3_endpoint, tmp_path):
+    """A cart filled by clicks, then one product withdrawn and one replaced: the page's search, its cart and
+    the .meta4 it downloads (fetched by aria2c -V) follow the new state."""
     buckets, sites, products = campaign
     dist = buckets.dist
     gone = products[PORNIC][0]  # the L1A of 2015-04-13
     old = products[LITCHFIELD][2]  # the L1C of 2015-05-03, replaced by a new version
     view = Page(browser, root_url(s3_endpoint, buckets))
     page = view.page
-    entries = [{"collection": PORNIC, "item": gone.name, "assets": ["XS1"]},
-               {"collection": LITCHFIELD, "item": old.name, "assets": ["XS1"]}]
-    page.evaluate("entries => Take5.saveCart(entries)", entries)
+    web.empty_cart(page)
+    web.add_result(page, "Pornic L1A 2015-04-13", gone.name)
+    web.add_result(page, "Litchfield L1C 2015-05-03", old.name)
+    web.keep_assets(page, {"XS1"})
+    expect(page.locator("#cart-summary")).to_contain_text("2 product(s), 2 file(s)")
     old_version = json.loads(dist.get_bytes(layout.item_key(LITCHFIELD, old.name)))["assets"]["XS1"]["href"]
 
     withdraw_product(buckets.work, dist, sites[PORNIC], gone.name, public_urls(public_base_url(dist)))
@@ -227,18 +213,21 @@ def test_withdrawn_or_replaced_product_leaves_search_cart_and_pages(browser, cam
     new_version = json.loads(dist.get_bytes(layout.item_key(LITCHFIELD, old.name)))["assets"]["XS1"]["href"]
     assert new_version != old_version
 
-    assert gone.name not in python_search(dist, "Pornic L1A")
     page.reload()
-    assert browser_search(page, "Pornic L1A") == python_search(dist, "Pornic L1A") != []
+    expected = python_search(dist, "Pornic L1A")
+    assert gone.name not in expected and sorted(web.search(page, "Pornic L1A", len(expected))) == expected
     assert gone.name not in dist.get_bytes(layout.metalink_key(PORNIC, "L1A")).decode()
+    expect(page.locator("#cart-summary")).to_contain_text("1 product(s), 1 file(s)")
     expect(page.locator("#cart-summary")).to_contain_text("1 no longer published")
     expect(page.locator("#cart-items tr.gone")).to_have_attribute("data-item", gone.name)
-    built = page.evaluate("Take5.buildMetalink(Take5.loadCart())")
-    assert built["gone"] == [gone.name] and built["files"] == 1
-    files = parse(built["xml"].encode())
+    meta4 = web.download_cart(page, tmp_path / "take5-cart.meta4")
+    expect(page.locator("#cart-status")).to_contain_text(f"left out (no longer published): {gone.name}")
+    files = parse(meta4.read_bytes())
     assert list(files) == [f"{LITCHFIELD}/{old.name}/{new_version.removeprefix('./')}"]
-    [(_, only)] = files.items()
-    assert only["sha256"] == new.file("XS1").sha256
+    run = web.aria2c_verify(meta4, tmp_path / "download")
+    assert run.returncode == 0, run.stdout + run.stderr
+    [(name, only)] = files.items()
+    assert only["sha256"] == new.file("XS1").sha256 == hashlib.sha256((tmp_path / "download" / name).read_bytes()).hexdigest()
     site_page = Page(browser, f"{s3_endpoint}/{dist.bucket}/{PORNIC}/index.html")
     assert gone.name not in site_page.page.content()
     assert view.errors == [] and site_page.errors == []

@@ -163,7 +163,11 @@
     if (config.order_url) {
       const response = await fetch(config.order_url, {method: "POST", credentials: "include",
         headers: {"Content-Type": "application/json"}, body: JSON.stringify(cart)});
-      if (!response.ok) throw new Error("order refused: HTTP " + response.status);
+      if (!response.ok) {  // the server says why ({"detail", "field"}); 401: not signed in
+        const why = await response.json().then((j) => j.detail).catch(() => response.statusText);
+        throw Object.assign(new Error("order refused (HTTP " + response.status + "): " + why),
+          response.status === 401 ? {link: new URL("signin", config.order_url).href, linkText: "Sign in"} : {});
+      }
       save(await response.blob(), "take5-cart.meta4");
       return {ordered: cart.length};
     }
@@ -197,7 +201,8 @@
     return product.cloud === null ? "–" : product.cloud.toFixed(1) + " %";
   }
   function report(target, error) {
-    $(target).textContent = error.message || String(error);
+    $(target).replaceChildren(error.message || String(error));
+    if (error.link) $(target).append(" ", el("a", {href: error.link}, error.linkText));
   }
   function renderCount() {
     const n = loadCart().length;
