@@ -4,10 +4,10 @@ One campaign of two sites (Pornic, France; Litchfield, Australia) with L1A, L1C 
 published once through the real publication code into the moto S3 server, public-read; chromium
 opens the pages by their public URLs. Checked: the map draws the land and country outlines and both
 sites; the browser's query parser follows the table of tests/helpers/query_examples.json and its
-search selects what ``take5 search`` selects; a cart filled from two sites and with "all L1C of a
-site", cut down to some assets, downloads as a .meta4 that aria2c -V fetches and verifies file by
-file; a withdrawn or replaced product leaves search, cart exports and pages in the same publication
-step; no console error. ``TAKE5_SCREENSHOTS=1`` also writes docs/img/website-*.png.
+search selects what ``take5 search`` selects; a cart filled by typing and clicking only (searches,
+"Add to cart", "+ all L1C" of a site from the map and from its page), cut down to some assets,
+downloads as a .meta4 that aria2c -V fetches and verifies file by file; a withdrawn or replaced product
+leaves search, cart downloads and pages in the same publication step; no console error.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from take5_ops.storage import Buckets, S3Store, layout
 from take5_ops.storage.buckets import ROLES, default_name
 
 EXAMPLES = json.loads((ROOT / "tests" / "helpers" / "query_examples.json").read_text())["examples"]
-DOCS_IMG = ROOT / "docs" / "img"
 PORNIC, LITCHFIELD = "FrancePornic", "AustraliaLitchfield"
 D = datetime
 SPECS = {
@@ -150,9 +149,6 @@ def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_
     web.add_all_of_site(page, f"{s3_endpoint}/{dist.bucket}/{other}/index.html", "L1C", root)
     expected_cart = {(PORNIC, l2a), (LITCHFIELD, l1a)} | {(s, n) for s, names in l1c.items() for n in names}
     expect(page.locator("header .cart-count")).to_have_text(str(len(expected_cart)))
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        web.search(page, "Pornic 2015-04", 5)
-        page.screenshot(path=str(DOCS_IMG / "website-root.png"), full_page=True)
 
     # only some assets: the metadata and the XS1 band of every product
     keys = web.keep_assets(page, {"metadata", "XS1"})
@@ -161,8 +157,6 @@ def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_
     expect(page.locator("#cart-summary")).to_contain_text(f"{n} product(s), {2 * n} file(s)")
     expect(page.locator("#cart-items tbody tr")).to_have_count(n)
     assert web.cart_rows(page) == expected_cart
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        page.locator("#cart").screenshot(path=str(DOCS_IMG / "website-cart.png"))
 
     meta4 = web.download_cart(page, tmp_path / "take5-cart.meta4")
     expect(page.locator("#cart-status")).to_contain_text("take5-cart.meta4:")
@@ -185,9 +179,6 @@ def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_
         blob = (out / name).read_bytes()
         assert hashlib.sha256(blob).hexdigest() == f["sha256"] and blob == dist.get_bytes(name)
     assert view.errors == []
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        site_page = Page(browser, f"{s3_endpoint}/{dist.bucket}/{PORNIC}/index.html")
-        site_page.page.screenshot(path=str(DOCS_IMG / "website-site.png"), full_page=True)
 
 
 def test_withdrawn_or_replaced_product_leaves_search_cart_and_pages(browser, campaign, s3_endpoint, tmp_path):
