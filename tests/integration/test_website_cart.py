@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -93,6 +94,19 @@ def python_search(dist, text) -> list[str]:
     return sorted(f.name for f in search(dist, text_query(text)))
 
 
+def across_the_map(d: str) -> list[tuple]:
+    """The edges of an SVG path (``M x y L x y ... z``, as Leaflet writes it) that run across more than half its
+    width, but along its bottom (Antarctica's ring circles the pole: its closing edge runs there)."""
+    edges = []
+    rings = [[tuple(map(float, xy)) for xy in re.findall(r"(-?[\d.]+)[ ,](-?[\d.]+)", sub)]
+             for sub in re.findall(r"M[^M]+", d)]
+    xs = [x for ring in rings for x, _ in ring]
+    bottom = max(y for ring in rings for _, y in ring)
+    for ring in rings:
+        edges += [(a, b) for a, b in zip(ring, ring[1:] + ring[:1]) if abs(b[0] - a[0]) > (max(xs) - min(xs)) / 2]
+    return [(a, b) for a, b in edges if min(a[1], b[1]) < bottom - 2]
+
+
 def browser_search(page, text) -> list[str]:
     return sorted(page.evaluate("t => Take5.search(t).then(rs => rs.map(r => r.product.id))", text))
 
@@ -131,7 +145,9 @@ def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_
     # the map: land and country outlines from Natural Earth, both sites' footprints and markers
     expect(page.locator("#map")).to_have_attribute("data-ready", "2")
     assert page.locator("#map path.land").count() >= 1 and page.locator("#map path.border").count() >= 1
-    assert len(page.locator("#map path.land").first.get_attribute("d")) > 5000  # real coastlines, not a box
+    land = page.locator("#map path.land").first.get_attribute("d")
+    assert len(land) > 5000  # real coastlines, not a box
+    assert across_the_map(land) == []  # no land cut at the antimeridian drawn as a line across the world
     assert page.locator("#map path.site-marker").count() == 2 and page.locator("#map path.site-footprint").count() == 2
 
     # free text, from the search box: Pornic's April L2A, then Litchfield's L1A

@@ -322,13 +322,16 @@
   }
 
   // ---- the map (root page) ---------------------------------------------------------------------------------
-  // Natural Earth cuts the lands that cross the antimeridian (Russia, Fiji) at ±180°: a ring with points on
-  // both sides of it and none between 160°W and 0° is moved east of it (+360°), else the map would draw a
-  // line across the world from one side to the other.
+  // Natural Earth cuts the lands that cross the antimeridian (Chukotka, Fiji) at ±180°: a ring's step
+  // across it would draw a line across the world. Each step goes on past ±180° instead (longitudes made
+  // continuous), unless the ring then fails to close: it circles the pole (Antarctica) and is kept as it is.
   function unwrap(ring) {
-    const straddles = ring.some((p) => p[0] > 170) && ring.some((p) => p[0] < -170) &&
-      !ring.some((p) => p[0] > -160 && p[0] < 0);
-    return straddles ? ring.map(([x, y]) => [x < 0 ? x + 360 : x, y]) : ring;
+    const out = [];
+    for (const [x, y] of ring) {
+      const previous = out.length ? out[out.length - 1][0] : x;
+      out.push([x + 360 * Math.round((previous - x) / 360), y]);
+    }
+    return out.length && Math.abs(out[out.length - 1][0] - out[0][0]) < 180 ? out : ring;
   }
   function unwrapGeometry(g) {
     if (g.type === "Polygon" || g.type === "MultiLineString") return {...g, coordinates: g.coordinates.map(unwrap)};
