@@ -415,7 +415,7 @@ class Stack:
                            VAR / "logs" / "s3.log", port=S3_PORT, env=self.env, after_start=self.restore_s3))
 
     def restore_s3(self) -> None:
-        from take5_ops.distribution.access import set_access, set_order_url
+        from take5_ops.distribution.access import public_base_url, set_access, set_order_url
         from take5_ops.storage import LocalStore, copy_tree
 
         os.environ.update({k: self.env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
@@ -429,6 +429,8 @@ class Stack:
         dist = self.stores()["dist"]
         set_access(dist, accounts=ACCOUNTS)
         set_order_url(dist, f"{self.env['TAKE5_ACCOUNTS_URL']}/orders" if ACCOUNTS else None)
+        log(f"website: {public_base_url(dist)}index.html (the distribution bucket, "
+            f"{'browsing public, files by order' if ACCOUNTS else 'public read'})")
 
     def snapshot_s3(self) -> None:
         from take5_ops.storage import LocalStore, copy_tree
