@@ -105,10 +105,12 @@ def test_credentials():
 
 def test_browse_policy_opens_pages_and_documents_but_no_product_file():
     prefix = f"FrancePornic/{NAME}/"
+    l1a = "FrancePornic/" + NAME.replace("_L1C_", "_L1A_")
     readable = ["catalog.json", "index.html", "config.json", "assets/take5.css", "FrancePornic/collection.json",
                 "FrancePornic/index.html", f"{prefix}{NAME}.json", f"{prefix}v1/{NAME}_QKL.jpg",
-                f"{prefix}v1/{NAME}_MTD.json"]
-    private = [f"{prefix}v1/{NAME}_XS1.tif", f"{prefix}v1/{NAME}_SAT.tif", "FrancePornic/FrancePornic_L1C.meta4"]
+                f"{prefix}v1/{NAME}_MTD.json", f"{l1a}/v1/{l1a.rsplit('/', 1)[1]}_PREVIEW.JPG"]
+    private = [f"{prefix}v1/{NAME}_XS1.tif", f"{prefix}v1/{NAME}_SAT.tif", "FrancePornic/FrancePornic_L1C.meta4",
+               f"{l1a}/v1/{l1a.rsplit('/', 1)[1]}_IMAGERY.TIF"]
     policy = browse_read_policy("b")
     (statement,) = policy["Statement"]
     assert statement["Action"] == ["s3:GetObject"] and statement["Principal"] == "*"
