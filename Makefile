@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv web-deps stacapi-venv run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api bench-web fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv web-deps stacapi-venv freeze-stacapi run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api bench-web fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
@@ -43,7 +43,8 @@ $(WEB_STAMP): $(WEB_VENDOR)/package.json $(WEB_VENDOR)/package-lock.json
 	cd $(WEB_VENDOR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-# The STAC API server's own venv (stac-fastapi-pgstac, pypgstac): pypgstac 0.10 needs cachetools<6.1, Airflow 8.
+# The STAC API server's own venv (stac-fastapi-pgstac, pypgstac; stac-asset's CLI for users and tests): pypgstac 0.10
+# needs cachetools<6.1, Airflow 8; stac-asset's aiobotocore another botocore than Airflow's.
 STACAPI_VENV ?= .venv-stacapi
 STACAPI_STAMP := $(STACAPI_VENV)/.installed
 $(STACAPI_STAMP): requirements-stacapi.txt
@@ -138,6 +139,10 @@ freeze: venv
 	( echo "# Frozen from the verified environment (Python 3.11): apache-airflow 3.3.2 with providers amazon, smtp, standard, celery (celery 5.6.x: 5.7 breaks the provider); psycopg2-binary and asyncpg for the embedded stack's PostgreSQL, redis for the cluster's broker; argon2-cffi for the accounts server (accounts mode)."; \
 	  echo "# Regenerate with: make freeze"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^take5-ops' ) > requirements.txt
+
+freeze-stacapi: stacapi-venv
+	( sed -n '/^#/p' requirements-stacapi.txt; $(STACAPI_VENV)/bin/python -m pip freeze ) > requirements-stacapi.txt.new
+	mv requirements-stacapi.txt.new requirements-stacapi.txt
 
 clean:
 	rm -rf $(VENV) var build *.egg-info $(WEB_VENDOR)/node_modules

@@ -53,6 +53,7 @@ from take5_ops.storage.buckets import bucket_names, env_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack_postgres as pg
+import stack_s3
 import stack_stacapi
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -415,33 +416,27 @@ class Stack:
                            VAR / "logs" / "s3.log", port=S3_PORT, env=self.env, after_start=self.restore_s3))
 
     def restore_s3(self) -> None:
-        from take5_ops.distribution.access import set_access, set_order_url
-        from take5_ops.storage import LocalStore, copy_tree
+        from take5_ops.distribution.access import public_base_url, set_access, set_order_url
 
         os.environ.update({k: self.env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
         for store in self.stores().values():
             store.client.create_bucket(Bucket=store.bucket)
             snapshot = VAR / "s3" / store.bucket
             if snapshot.is_dir():
-                n = copy_tree(LocalStore(snapshot), store)
+                n = stack_s3.restore(snapshot, store)
                 log(f"restored {n} objects into s3://{store.bucket}")
         # the public reads objects only; in accounts mode only what browsing needs (docs/distribution.md)
         dist = self.stores()["dist"]
         set_access(dist, accounts=ACCOUNTS)
         set_order_url(dist, f"{self.env['TAKE5_ACCOUNTS_URL']}/orders" if ACCOUNTS else None)
+        log(f"website: {public_base_url(dist)}index.html (the distribution bucket, "
+            f"{'browsing public, files by order' if ACCOUNTS else 'public read'})")
 
     def snapshot_s3(self) -> None:
-        from take5_ops.storage import LocalStore, copy_tree
-
         for store in self.stores().values():
             target = VAR / "s3" / store.bucket
-            tmp = target.with_name(target.name + ".new")
-            shutil.rmtree(tmp, ignore_errors=True)
-            n = copy_tree(store, LocalStore(tmp))
-            shutil.rmtree(target, ignore_errors=True)
-            if tmp.exists():
-                tmp.rename(target)
-            log(f"saved {n} objects of s3://{store.bucket} to {_rel(target)}")
+            n = stack_s3.snapshot(store, target)
+            log(f"saved {n} objects of s3://{store.bucket} to {_rel(target)} (and their content types)")
 
     # -- STAC API -------------------------------------------------------------
     def start_stac_api(self) -> None:

@@ -13,17 +13,19 @@ from take5_ops.products.workspace import upload_product
 from take5_ops.storage import Buckets
 
 
+def box(west: float, south: float, east: float, north: float) -> tuple[dict, list[float]]:
+    """A footprint (GeoJSON polygon, bbox) of a lon/lat box."""
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}, [west, south, east, north]
+
+
 def make_level(root: Path, acquired: datetime, level: str = "L1C", cloud: float | None = None,
-               value: int = 1000, site_id: str = SITE, shift: tuple[float, float] = (0.0, 0.0)) -> Product:
-    """A fake product folder of ``level`` of ``site_id``, its footprint moved by ``shift`` (degrees of lon, lat);
-    an L2A one gets ``eo:cloud_cover`` = ``cloud``."""
+               value: int = 1000, site_id: str = SITE, footprint: tuple[dict, list[float]] | None = None) -> Product:
+    """A fake product folder of ``level`` of ``site_id``, with ``footprint`` (GeoJSON geometry, bbox; e.g.
+    :func:`box`) in place of the fake grid's; an L2A one gets ``eo:cloud_cover`` = ``cloud``."""
     product = make_product(root, acquired, value=value, site_id=site_id)
-    if shift != (0.0, 0.0):
-        dx, dy = shift
-        product.properties["geometry"]["coordinates"] = [[[x + dx, y + dy] for x, y in ring]
-                                                          for ring in product.properties["geometry"]["coordinates"]]
-        w, s, e, n = product.properties["bbox"]
-        product.properties["bbox"] = [w + dx, s + dy, e + dx, n + dy]
+    if footprint is not None:
+        product.properties.update(geometry=footprint[0], bbox=footprint[1])
         product.write_manifest(Path(root) / product.name)
     if level == "L1C":
         return product
@@ -45,17 +47,12 @@ def make_level(root: Path, acquired: datetime, level: str = "L1C", cloud: float 
 
 
 def publish_all(buckets: Buckets, site, root: Path, specs: list[tuple],
-                shift: tuple[float, float] = (0.0, 0.0), footprint: tuple[dict, list[float]] | None = None,
-                ) -> tuple[list[Product], dict]:
-    """Make, process-upload and publish products ``(acquired, level, cloud, value)`` of ``site`` (footprints moved
-    by ``shift``, or with ``footprint``, (GeoJSON geometry, bbox), in place of the fake grid's), then
-    update the catalog."""
+                footprint: tuple[dict, list[float]] | None = None) -> tuple[list[Product], dict]:
+    """Make, process-upload and publish products ``(acquired, level, cloud, value)`` of ``site`` (with
+    ``footprint``, as :func:`make_level`), then update the catalog."""
     products, published, accepted = [], [], []
     for i, (acquired, level, cloud, value) in enumerate(specs):
-        product = make_level(Path(root) / f"p{i}", acquired, level, cloud, value, site.site_id, shift)
-        if footprint is not None:
-            product.properties.update(geometry=footprint[0], bbox=footprint[1])
-            product.write_manifest(Path(root) / f"p{i}" / product.name)
+        product = make_level(Path(root) / f"p{i}", acquired, level, cloud, value, site.site_id, footprint)
         upload_product(buckets.work, product, Path(root) / f"p{i}" / product.name)
         item = {"product": product.to_dict(), "accepted": None if level == "L1A" else accepted_dict(product)}
         published.append(publish(buckets, site, item))

@@ -6,17 +6,15 @@ checked by an independent SigV4 verifier (``helpers.sigv4``, written from the AW
 with the server's secret key — right signature, ``X-Amz-Expires`` = 7 days, accepted just before
 the 7 days are over and refused just after — and fetched from the S3 server.
 
-The pages are also used in Debian chromium (playwright): sign up and sign in through the forms,
-then an order sent by a page of the bucket's origin with the session cookie, as the website does.
-``TAKE5_SCREENSHOTS=1`` also writes docs/img/accounts-signup.png and accounts-page.png.
+The pages are also used in Debian chromium (playwright), as a user does, by typing and clicking: the
+website's cart refused anonymously, sign up and sign in through the forms, the cart filled and ordered
+from the website (the bucket's origin, with the session cookie), the .meta4 fetched by aria2c -V.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,11 +22,13 @@ from pathlib import Path
 import httpx
 import psycopg2
 import pytest
+from playwright.sync_api import expect
 
+from helpers import website as web
 from helpers.accounts import PASSWORD, AccountsServer, create_token, csrf, sign_in, sign_up
+from helpers.browser import CHROMIUM, Page, chromium
 from helpers.fake_products import site_config
 from helpers.metalinks import parse
-from helpers.paths import ROOT
 from helpers.postgres import ThrowawayPostgres
 from helpers.published import publish_all
 from helpers.sigv4 import Refused, verify
@@ -42,10 +42,7 @@ from take5_ops.storage.buckets import ROLES, default_name
 SITE = "FrancePornic"
 SECRET_KEY = "testing"  # the tests' AWS secret key (conftest): what the server signs with
 WEEK = 7 * 24 * 3600
-ARIA2C = shutil.which("aria2c")
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARIA2C = web.ARIA2C
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +66,8 @@ def stack(postgres, s3_endpoint, tmp_path_factory):
         (datetime(2015, 5, 3, 10), "L1C", None, 1000), (datetime(2015, 5, 8, 10), "L1C", None, 1100),
         (datetime(2015, 5, 8, 10), "L2A", 12.5, 1200)])
     server = AccountsServer(postgres.database("take5_accounts", "take5_accounts"), s3_endpoint,
-                            buckets.dist.bucket, buckets.work.bucket, root / "accounts.log")
+                            buckets.dist.bucket, buckets.work.bucket, root / "accounts.log",
+                            {"TAKE5_ACCOUNTS_ATTEMPTS": "1000/600"})  # this module signs in often from 127.0.0.1
     set_access(buckets.dist, accounts=True)
     set_order_url(buckets.dist, f"{server.url}/orders")
     server.start()
@@ -286,7 +284,7 @@ def test_the_website_may_order_cross_origin_with_its_session(stack, s3_endpoint)
     assert "access-control-allow-origin" not in other.headers
 
 
-def test_sign_in_attempts_are_rate_limited(stack):
+def test_failed_sign_ins_of_one_account_are_rate_limited(stack):
     _, _, server = stack
     with server.client() as client:
         assert sign_up(client, "limited@example.org").status_code == 303
@@ -296,6 +294,32 @@ def test_sign_in_attempts_are_rate_limited(stack):
         limited = sign_in(client, "limited@example.org")  # even the right password, for the window
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
         assert 'data-field="email"' in limited.text
+
+
+def test_sign_up_and_sign_in_attempts_are_rate_limited_per_address(stack, s3_endpoint, tmp_path):
+    """The default limit, 10 attempts per address in 10 minutes, on a server of its own (same database)."""
+    buckets, _, shared = stack
+    server = AccountsServer(shared.env["TAKE5_ACCOUNTS_DB"], s3_endpoint,
+                            buckets.dist.bucket, buckets.work.bucket, tmp_path / "accounts.log").start()
+    try:
+        with server.client() as client:
+            for i in range(5):
+                assert sign_up(client, f"burst{i}@example.org").status_code == 303
+            for i in range(5):
+                assert sign_in(client, f"burst{i}@example.org", "wrong password!").status_code == 401
+            for attempt in (lambda: sign_in(client, "burst0@example.org"), lambda: sign_up(client, "late@example.org")):
+                refused = attempt()  # the right password, a new account: refused alike
+                assert refused.status_code == 429, refused.text
+                assert 590 <= int(refused.headers["retry-after"]) <= 601
+                assert 'data-field="address"' in refused.text and "127.0.0.1" in refused.text
+        other = httpx.Client(base_url=server.url, timeout=30, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        with other:  # another client address is heard
+            assert sign_in(other, "burst0@example.org").status_code == 303
+    finally:
+        server.stop()
+    with psycopg2.connect(server.env["TAKE5_ACCOUNTS_DB"]) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM accounts.account WHERE email = 'late@example.org'")
+        assert cur.fetchone() == (0,)  # the refused sign-up made no account
 
 
 def test_operators_list_and_disable_accounts(stack, capsys):
@@ -319,24 +343,26 @@ def test_operators_list_and_disable_accounts(stack, capsys):
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
-def test_in_chromium_sign_up_sign_in_and_order_from_the_website(stack, s3_endpoint, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
-
+@pytest.mark.skipif(ARIA2C is None, reason="aria2c (Debian package aria2) not installed")
+def test_in_chromium_sign_up_sign_in_and_order_the_cart_from_the_website(stack, tmp_path):
+    """As a user, by typing and clicking: the website's cart cannot be downloaded anonymously; sign up (the
+    licence ticked), sign out, sign in, fill the cart, "Download the cart": the order's .meta4, every URL
+    presigned for 7 days, that aria2c -V fetches and verifies."""
     buckets, products, server = stack
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
-                                                        headless=True, args=FLAGS,
-                                                        viewport={"width": 900, "height": 900})
-        page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        page.on("response", lambda r: r.status >= 400 and errors.append(f"console: HTTP {r.status} {r.url}"))
-        page.goto(f"{server.url}/signup")
+    website = f"{public_base_url(buckets.dist)}{layout.ROOT_PAGE_KEY}"
+    with chromium(tmp_path / "profile", accept_downloads=True) as context:
+        view = Page(context, website)
+        page = view.page
+        web.empty_cart(page)
+        l2a = products[2]
+        web.add_result(page, "Pornic L2A", l2a.name)
+        page.click("#cart-download")  # anonymous: refused, with a link to sign in
+        expect(page.locator("#cart-status")).to_contain_text("order refused (HTTP 401)")
+        page.click("#cart-status a")
+        page.wait_for_url(f"{server.url}/signin")
+        page.click("text=No account yet? Sign up >> a")
         page.fill("#email", "browser@example.org")
         page.fill("#password", PASSWORD)
-        if os.environ.get("TAKE5_SCREENSHOTS"):
-            page.screenshot(path=str(ROOT / "docs" / "img" / "accounts-signup.png"), full_page=True)
         page.click("button[type=submit]")  # the licence not ticked: refused, the field named
         expect(page.locator("p.error")).to_have_attribute("data-field", "accept_licence")
         page.fill("#password", PASSWORD)
@@ -350,29 +376,33 @@ def test_in_chromium_sign_up_sign_in_and_order_from_the_website(stack, s3_endpoi
         page.click("button[type=submit]")
         expect(page.get_by_test_id("email")).to_have_text("browser@example.org")
 
-        # the website, served by the bucket, orders with the session cookie (same site, CORS)
-        page.goto(f"{public_base_url(buckets.dist)}{layout.site_page_key(SITE)}")
-        config = page.evaluate("async () => (await fetch('../config.json')).json()")
-        cart = [_item(products[0], ["XS1"]), _item(products[2])]
-        answer = page.evaluate("""async ([url, cart]) => {
-            const r = await fetch(url, {method: 'POST', credentials: 'include',
-                                        headers: {'Content-Type': 'application/json'}, body: JSON.stringify(cart)});
-            return {status: r.status, type: r.headers.get('content-type'),
-                    disposition: r.headers.get('content-disposition'), body: await r.text()};
-        }""", [config["order_url"], cart])
-        assert answer["status"] == 200, answer
-        assert answer["type"].startswith("application/metalink4+xml") and "attachment" in answer["disposition"]
-        files = parse(answer["body"].encode())
-        assert len(files) == 1 + len(json.loads(buckets.dist.get_bytes(
-            layout.item_key(SITE, products[2].name)))["assets"])
-        for f in files.values():
-            assert verify(f["urls"][0], SECRET_KEY)["expires"] == WEEK
-
+        page.goto(website)  # back on the website (the bucket's origin), signed in on the accounts server
+        expect(page.locator("header .cart-count")).to_have_text("1")  # the cart was kept
+        web.add_result(page, "Pornic L1C 2015-05-03", products[0].name)
+        web.keep_assets(page, {"XS1", "SAT", "metadata"})
+        expect(page.locator("#cart-summary")).to_contain_text("2 product(s), 6 file(s)")
+        meta4 = web.download_cart(page, tmp_path / "take5-cart.meta4")
+        expect(page.locator("#cart-status")).to_have_text("Ordered 2 product(s).")
         page.goto(f"{server.url}/")
         expect(page.get_by_test_id("order-count")).to_have_text("1")
-        if os.environ.get("TAKE5_SCREENSHOTS"):
-            page.screenshot(path=str(ROOT / "docs" / "img" / "accounts-page.png"), full_page=True)
-        context.close()
-    refusal = [f"console: HTTP 422 {server.url}/signup",
-               "console: Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"]
-    assert errors == refusal  # the sign-up without the licence, nothing else
+
+    files = parse(meta4.read_bytes())
+    expected = set()
+    for product in (l2a, products[0]):
+        key = layout.item_key(SITE, product.name)
+        item = json.loads(buckets.dist.get_bytes(key))
+        expected |= {key.rsplit("/", 1)[0] + "/" + item["assets"][k]["href"].removeprefix("./")
+                     for k in ("XS1", "SAT", "metadata")}
+    assert set(files) == expected
+    for f in files.values():
+        assert verify(f["urls"][0], SECRET_KEY)["expires"] == WEEK
+    run = web.aria2c_verify(meta4, tmp_path / "dl")
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name, f in files.items():
+        blob = (tmp_path / "dl" / name).read_bytes()
+        assert blob == buckets.dist.get_bytes(name) and hashlib.sha256(blob).hexdigest() == f["sha256"]
+    refusals = [f"HTTP 401 {server.url}/orders", f"HTTP 422 {server.url}/signup"]
+    console = "console: Failed to load resource: the server responded with a status of"
+    assert sorted(e for e in view.errors if not e.startswith(console)) == refusals, view.errors
+    assert sorted(e.removeprefix(console) for e in view.errors if e.startswith(console)) == [
+        " 401 (Unauthorized)", " 422 (Unprocessable Entity)"]  # the same two, nothing else

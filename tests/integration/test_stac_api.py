@@ -22,7 +22,7 @@ import pytest
 from pystac_client import Client
 
 from helpers.paths import SITE_CONFIGS
-from helpers.published import make_level, publish_all
+from helpers.published import box, make_level, publish_all
 from helpers.stac_api import StacApiServer
 from take5_ops.audit import run_audit
 from take5_ops.cli import main
@@ -38,10 +38,8 @@ from take5_ops.storage.buckets import ROLES
 BIN = Path(sys.executable).parent
 DATES = [datetime(2015, 4, 8, 10, 30) + timedelta(days=5 * i) for i in range(6)]
 CLOUDS = [5.0, 35.0, 12.5, 80.0, 20.0, 0.0]
-LITCHFIELD = ({"type": "Polygon", "coordinates": [[[130.7, -13.3], [131.0, -13.3], [131.0, -13.1], [130.7, -13.1],
-                                                   [130.7, -13.3]]]}, [130.7, -13.3, 131.0, -13.1])
-MOORREESBURG = ({"type": "Polygon", "coordinates": [[[18.5, -33.3], [18.8, -33.3], [18.8, -33.0], [18.5, -33.0],
-                                                    [18.5, -33.3]]]}, [18.5, -33.3, 18.8, -33.0])
+LITCHFIELD = box(130.7, -13.3, 131.0, -13.1)
+MOORREESBURG = box(18.5, -33.3, 18.8, -33.0)
 MUTATED = "SouthAfricaMoorreesburg"  # the site whose products the withdrawal tests change
 
 

@@ -4,10 +4,10 @@ One campaign of two sites (Pornic, France; Litchfield, Australia) with L1A, L1C 
 published once through the real publication code into the moto S3 server, public-read; chromium
 opens the pages by their public URLs. Checked: the map draws the land and country outlines and both
 sites; the browser's query parser follows the table of tests/helpers/query_examples.json and its
-search selects what ``take5 search`` selects; a cart filled from two sites and with "all L1C of a
-site", cut down to some assets, downloads as a .meta4 that aria2c -V fetches and verifies file by
-file; a withdrawn or replaced product leaves search, cart exports and pages in the same publication
-step; no console error. ``TAKE5_SCREENSHOTS=1`` also writes docs/img/website-*.png.
+search selects what ``take5 search`` selects; a cart filled by typing and clicking only (searches,
+"Add to cart", "+ all L1C" of a site from the map and from its page), cut down to some assets,
+downloads as a .meta4 that aria2c -V fetches and verifies file by file; a withdrawn or replaced product
+leaves search, cart downloads and pages in the same publication step; no console error.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import subprocess
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +23,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from helpers import website as web
 from helpers.browser import CHROMIUM, Page, chromium
 from helpers.fake_products import site_config
 from helpers.metalinks import parse
 from helpers.paths import ROOT
-from helpers.published import make_level, publish_all
+from helpers.published import box, make_level, publish_all
 from take5_ops.distribution.access import public_base_url, public_urls, set_public_read
 from take5_ops.distribution.metalink import item_files
 from take5_ops.distribution.publish import withdraw_product
@@ -38,9 +38,7 @@ from take5_ops.products.workspace import upload_product
 from take5_ops.storage import Buckets, S3Store, layout
 from take5_ops.storage.buckets import ROLES, default_name
 
-ARIA2C = shutil.which("aria2c")
 EXAMPLES = json.loads((ROOT / "tests" / "helpers" / "query_examples.json").read_text())["examples"]
-DOCS_IMG = ROOT / "docs" / "img"
 PORNIC, LITCHFIELD = "FrancePornic", "AustraliaLitchfield"
 D = datetime
 SPECS = {
@@ -51,11 +49,11 @@ SPECS = {
     LITCHFIELD: [(D(2015, 4, 20, 1), "L1A", None, 2000), (D(2015, 4, 20, 1), "L1C", None, 2100),
                  (D(2015, 5, 3, 1), "L1C", None, 2200), (D(2015, 5, 3, 1), "L2A", 8.0, 2300)],
 }
-SHIFT = {PORNIC: (0.0, 0.0), LITCHFIELD: (133.8, -60.6)}  # the fake grid is near Pornic; Litchfield is at 130.8E 13.5S
+FOOTPRINT = {PORNIC: None, LITCHFIELD: box(130.7, -13.3, 131.0, -13.1)}  # None: the fake grid, near Pornic
 QUERIES = ["Pornic L2A 2015-04", "Litchfield cloud<20", "Australia 2015", "L1A", "cloud<=12.5",
            "france 2015-04-13..2015-04-18", "2015-05", "Nowhere"]
 pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
-              pytest.mark.skipif(ARIA2C is None, reason="aria2c (Debian package aria2) not installed")]
+              pytest.mark.skipif(web.ARIA2C is None, reason="aria2c (Debian package aria2) not installed")]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +69,7 @@ def campaign(s3_endpoint, tmp_path_factory):
     sites = {PORNIC: site_config(tmp, PORNIC), LITCHFIELD: site_config(tmp, LITCHFIELD, "Litchfield", "Australia")}
     products = {}
     for site_id, site in sites.items():
-        products[site_id], _ = publish_all(buckets, site, tmp / site_id, SPECS[site_id], SHIFT[site_id])
+        products[site_id], _ = publish_all(buckets, site, tmp / site_id, SPECS[site_id], FOOTPRINT[site_id])
     set_public_read(buckets.dist)
     yield buckets, sites, products
     if saved is not None:
@@ -94,6 +92,19 @@ def root_url(s3_endpoint, buckets) -> str:
 
 def python_search(dist, text) -> list[str]:
     return sorted(f.name for f in search(dist, text_query(text)))
+
+
+def across_the_map(d: str) -> list[tuple]:
+    """The edges of an SVG path (``M x y L x y ... z``, as Leaflet writes it) that run across more than half its
+    width, but along its bottom (Antarctica's ring circles the pole: its closing edge runs there)."""
+    edges = []
+    rings = [[tuple(map(float, xy)) for xy in re.findall(r"(-?[\d.]+)[ ,](-?[\d.]+)", sub)]
+             for sub in re.findall(r"M[^M]+", d)]
+    xs = [x for ring in rings for x, _ in ring]
+    bottom = max(y for ring in rings for _, y in ring)
+    for ring in rings:
+        edges += [(a, b) for a, b in zip(ring, ring[1:] + ring[:1]) if abs(b[0] - a[0]) > (max(xs) - min(xs)) / 2]
+    return [(a, b) for a, b in edges if min(a[1], b[1]) < bottom - 2]
 
 
 def browser_search(page, text) -> list[str]:
@@ -123,122 +134,107 @@ def test_browser_query_parser_and_search_agree_with_take5_search(browser, campai
 
 
 def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_endpoint, tmp_path):
+    """Everything by typing and clicking, as a user: search, "Add to cart", the map popup's and a site page's
+    "+ all L1C", unticking files, "Download the cart"; then aria2c -V on the .meta4 the browser saved."""
     buckets, _, products = campaign
     dist = buckets.dist
-    view = Page(browser, root_url(s3_endpoint, buckets))
+    root = root_url(s3_endpoint, buckets)
+    view = Page(browser, root)
     page = view.page
-    page.evaluate("localStorage.clear()")
-    page.reload()
+    web.empty_cart(page)
     # the map: land and country outlines from Natural Earth, both sites' footprints and markers
     expect(page.locator("#map")).to_have_attribute("data-ready", "2")
     assert page.locator("#map path.land").count() >= 1 and page.locator("#map path.border").count() >= 1
-    assert len(page.locator("#map path.land").first.get_attribute("d")) > 5000  # real coastlines, not a box
+    land = page.locator("#map path.land").first.get_attribute("d")
+    assert len(land) > 5000  # real coastlines, not a box
+    assert across_the_map(land) == []  # no land cut at the antimeridian drawn as a line across the world
     assert page.locator("#map path.site-marker").count() == 2 and page.locator("#map path.site-footprint").count() == 2
 
     # free text, from the search box: Pornic's April L2A, then Litchfield's L1A
-    page.fill("#search input[name=q]", "Pornic L2A 2015-04")
-    page.press("#search input[name=q]", "Enter")
-    expect(page.locator("#results tbody tr")).to_have_count(1)
-    l2a = products[PORNIC][4].name
-    assert page.locator("#results tbody tr").first.get_attribute("data-item") == l2a
-    page.locator("#results tbody tr button.add-one").first.click()
-    expect(page.locator("header .cart-count")).to_have_text("1")
-    page.fill("#search input[name=q]", "Litchfield L1A")
-    page.press("#search input[name=q]", "Enter")
-    expect(page.locator("#results tbody tr")).to_have_count(1)
-    page.locator("#results tbody tr button.add-one").first.click()
-    expect(page.locator("header .cart-count")).to_have_text("2")
-    # all L1C of a site, from the map's popup of Litchfield
+    l2a, l1a = products[PORNIC][4].name, products[LITCHFIELD][0].name
+    web.add_result(page, "Pornic L2A 2015-04", l2a)
+    web.add_result(page, "Litchfield L1A", l1a)
+    # all L1C of one site from the map's popup, of the other from its own page
     page.locator("#map path.site-marker").nth(0).click()
     popup = page.locator(".leaflet-popup")
-    site_in_popup = LITCHFIELD if "Litchfield" in popup.inner_text() else PORNIC
+    in_popup = LITCHFIELD if "Litchfield" in popup.inner_text() else PORNIC
     popup.locator("button.add-all[data-level=L1C]").click()
-    n_l1c = sum(1 for p in products[site_in_popup] if p.level == "L1C")
-    expect(page.locator("header .cart-count")).to_have_text(str(2 + n_l1c))
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        page.fill("#search input[name=q]", "Pornic 2015-04")
-        page.press("#search input[name=q]", "Enter")
-        expect(page.locator("#results tbody tr")).to_have_count(5)
-        page.screenshot(path=str(DOCS_IMG / "website-root.png"), full_page=True)
+    l1c = {site: {p.name for p in products[site] if p.level == "L1C"} for site in products}
+    expect(page.locator("header .cart-count")).to_have_text(str(2 + len(l1c[in_popup])))
+    other = PORNIC if in_popup == LITCHFIELD else LITCHFIELD
+    web.add_all_of_site(page, f"{s3_endpoint}/{dist.bucket}/{other}/index.html", "L1C", root)
+    expected_cart = {(PORNIC, l2a), (LITCHFIELD, l1a)} | {(s, n) for s, names in l1c.items() for n in names}
+    expect(page.locator("header .cart-count")).to_have_text(str(len(expected_cart)))
 
     # only some assets: the metadata and the XS1 band of every product
-    expect(page.locator("#cart-assets input[name=asset]").first).to_be_visible()
-    keys = [box.get_attribute("value") for box in page.locator("#cart-assets input[name=asset]").all()]
+    keys = web.keep_assets(page, {"metadata", "XS1"})
     assert {"XS1", "metadata", "SWIR", "thumbnail"} <= set(keys)
-    for key in keys:
-        if key not in ("metadata", "XS1"):
-            page.locator(f'#cart-assets input[value="{key}"]').uncheck()
-            expect(page.locator(f'#cart-assets input[value="{key}"]')).not_to_be_checked()
-    expect(page.locator("#cart-summary")).to_contain_text(f"{2 + n_l1c} product(s), {2 * (2 + n_l1c)} file(s)")
-    cart = page.evaluate("Take5.loadCart()")
-    assert all(set(e["assets"]) <= {"metadata", "XS1"} for e in cart)
-    assert {(e["collection"], e["item"]) for e in cart} == {(PORNIC, l2a), (LITCHFIELD, products[LITCHFIELD][0].name)} | {
-        (site_in_popup, p.name) for p in products[site_in_popup] if p.level == "L1C"}
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        page.locator("#cart").screenshot(path=str(DOCS_IMG / "website-cart.png"))
+    n = len(expected_cart)
+    expect(page.locator("#cart-summary")).to_contain_text(f"{n} product(s), {2 * n} file(s)")
+    expect(page.locator("#cart-items tbody tr")).to_have_count(n)
+    assert web.cart_rows(page) == expected_cart
 
-    with page.expect_download() as download:
-        page.click("#cart-download")
-    meta4 = tmp_path / "take5-cart.meta4"
-    download.value.save_as(meta4)
+    meta4 = web.download_cart(page, tmp_path / "take5-cart.meta4")
     expect(page.locator("#cart-status")).to_contain_text("take5-cart.meta4:")
     files = parse(meta4.read_bytes())
     expected = {}
-    for e in cart:  # what the published Items list for the chosen assets
-        key = layout.item_key(e["collection"], e["item"])
+    for site, name in expected_cart:  # what the published Items list for the chosen assets
+        key = layout.item_key(site, name)
         item = json.loads(dist.get_bytes(key))
-        chosen = {item["assets"][k]["href"].rsplit("/", 1)[-1] for k in e["assets"]}
+        chosen = {item["assets"][k]["href"].rsplit("/", 1)[-1] for k in ("metadata", "XS1")}
         expected.update({f.key: f for f in item_files(key, item) if f.key.rsplit("/", 1)[-1] in chosen})
-    assert sorted(files) == sorted(expected)
+    assert sorted(files) == sorted(expected) and len(files) == 2 * n
     for name, f in files.items():
         assert (f["size"], f["sha256"]) == (expected[name].size, expected[name].sha256)
         assert f["urls"] == [f"{s3_endpoint}/{dist.bucket}/{name}"]
 
     out = tmp_path / "download"
-    run = subprocess.run([ARIA2C, "-V", f"--metalink-file={meta4}", "-d", str(out), "--allow-overwrite=true",
-                          "--auto-file-renaming=false", "-q"], capture_output=True, text=True, timeout=120)
+    run = web.aria2c_verify(meta4, out)
     assert run.returncode == 0, run.stdout + run.stderr
     for name, f in files.items():
         blob = (out / name).read_bytes()
         assert hashlib.sha256(blob).hexdigest() == f["sha256"] and blob == dist.get_bytes(name)
-    assert len(files) == 2 * len(cart)  # XS1 and metadata of each product
     assert view.errors == []
-    if os.environ.get("TAKE5_SCREENSHOTS"):
-        site_page = Page(browser, f"{s3_endpoint}/{dist.bucket}/{PORNIC}/index.html")
-        site_page.page.screenshot(path=str(DOCS_IMG / "website-site.png"), full_page=True)
 
 
 def test_withdrawn_or_replaced_product_leaves_search_cart_and_pages(browser, campaign, s3_endpoint, tmp_path):
+    """A cart filled by clicks, then one product withdrawn and one replaced: the page's search, its cart and
+    the .meta4 it downloads (fetched by aria2c -V) follow the new state."""
     buckets, sites, products = campaign
     dist = buckets.dist
     gone = products[PORNIC][0]  # the L1A of 2015-04-13
     old = products[LITCHFIELD][2]  # the L1C of 2015-05-03, replaced by a new version
     view = Page(browser, root_url(s3_endpoint, buckets))
     page = view.page
-    entries = [{"collection": PORNIC, "item": gone.name, "assets": ["XS1"]},
-               {"collection": LITCHFIELD, "item": old.name, "assets": ["XS1"]}]
-    page.evaluate("entries => Take5.saveCart(entries)", entries)
+    web.empty_cart(page)
+    web.add_result(page, "Pornic L1A 2015-04-13", gone.name)
+    web.add_result(page, "Litchfield L1C 2015-05-03", old.name)
+    web.keep_assets(page, {"XS1"})
+    expect(page.locator("#cart-summary")).to_contain_text("2 product(s), 2 file(s)")
     old_version = json.loads(dist.get_bytes(layout.item_key(LITCHFIELD, old.name)))["assets"]["XS1"]["href"]
 
     withdraw_product(buckets.work, dist, sites[PORNIC], gone.name, public_urls(public_base_url(dist)))
-    new = make_level(tmp_path / "new", old.acquired, "L1C", None, 9999, LITCHFIELD, SHIFT[LITCHFIELD])
+    new = make_level(tmp_path / "new", old.acquired, "L1C", None, 9999, LITCHFIELD, FOOTPRINT[LITCHFIELD])
     upload_product(buckets.work, new, tmp_path / "new" / new.name)
     update_catalog(buckets, sites[LITCHFIELD], [publish(buckets, sites[LITCHFIELD], {"product": new.to_dict()})], [])
     new_version = json.loads(dist.get_bytes(layout.item_key(LITCHFIELD, old.name)))["assets"]["XS1"]["href"]
     assert new_version != old_version
 
-    assert gone.name not in python_search(dist, "Pornic L1A")
     page.reload()
-    assert browser_search(page, "Pornic L1A") == python_search(dist, "Pornic L1A") != []
+    expected = python_search(dist, "Pornic L1A")
+    assert gone.name not in expected and sorted(web.search(page, "Pornic L1A", len(expected))) == expected
     assert gone.name not in dist.get_bytes(layout.metalink_key(PORNIC, "L1A")).decode()
+    expect(page.locator("#cart-summary")).to_contain_text("1 product(s), 1 file(s)")
     expect(page.locator("#cart-summary")).to_contain_text("1 no longer published")
     expect(page.locator("#cart-items tr.gone")).to_have_attribute("data-item", gone.name)
-    built = page.evaluate("Take5.buildMetalink(Take5.loadCart())")
-    assert built["gone"] == [gone.name] and built["files"] == 1
-    files = parse(built["xml"].encode())
+    meta4 = web.download_cart(page, tmp_path / "take5-cart.meta4")
+    expect(page.locator("#cart-status")).to_contain_text(f"left out (no longer published): {gone.name}")
+    files = parse(meta4.read_bytes())
     assert list(files) == [f"{LITCHFIELD}/{old.name}/{new_version.removeprefix('./')}"]
-    [(_, only)] = files.items()
-    assert only["sha256"] == new.file("XS1").sha256
+    run = web.aria2c_verify(meta4, tmp_path / "download")
+    assert run.returncode == 0, run.stdout + run.stderr
+    [(name, only)] = files.items()
+    assert only["sha256"] == new.file("XS1").sha256 == hashlib.sha256((tmp_path / "download" / name).read_bytes()).hexdigest()
     site_page = Page(browser, f"{s3_endpoint}/{dist.bucket}/{PORNIC}/index.html")
     assert gone.name not in site_page.page.content()
     assert view.errors == [] and site_page.errors == []

@@ -1,4 +1,4 @@
-"""Accounts mode's small pieces: the cart and form checks, the sign-in limiter, credentials, the
+"""Accounts mode's small pieces: the cart and form checks, the rate limits, credentials, the
 browse-only policy's patterns, the website's order URL setting, the server's settings."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 
 from take5_ops.distribution.access import BROWSE_PATTERNS, browse_read_policy, set_order_url
 from take5_ops.distribution.accounts import credentials, validation
-from take5_ops.distribution.accounts.limits import SignInLimiter
-from take5_ops.distribution.accounts.settings import DEFAULT_LICENCE, Licence, Settings, accounts_mode
+from take5_ops.distribution.accounts.limits import RateLimiter
+from take5_ops.distribution.accounts.settings import DEFAULT_LICENCE, Licence, Settings, accounts_mode, rate
 from take5_ops.errors import FieldError, InputError
 from take5_ops.storage import LocalStore, layout
 
@@ -68,19 +68,28 @@ def test_form_fields():
         assert field_of(validation.token_request, form) == field
 
 
-def test_sign_in_limiter_counts_failures_in_a_sliding_window():
+def test_rate_limiter_counts_events_per_key_in_a_sliding_window():
     now = [0.0]
-    limiter = SignInLimiter(failures=3, window=60, clock=lambda: now[0])
-    for _ in range(3):
-        assert limiter.retry_after("a@x.org", "1.2.3.4") == 0
-        limiter.failed("a@x.org", "1.2.3.4")
-    assert 0 < limiter.retry_after("a@x.org", "1.2.3.4") <= 61
-    assert limiter.retry_after("b@x.org", "5.6.7.8") == 0  # another account, another address
+    limiter = RateLimiter(limit=3, window=60, clock=lambda: now[0])
+    for t in (0.0, 10.0, 20.0):
+        now[0] = t
+        assert limiter.retry_after("1.2.3.4") == 0
+        limiter.hit("1.2.3.4")
+    assert limiter.retry_after("1.2.3.4") == 41  # the first event leaves the window at t=60
+    assert limiter.retry_after("5.6.7.8") == 0  # another key
     now[0] = 61.0
-    assert limiter.retry_after("a@x.org", "1.2.3.4") == 0  # the window moved on
-    for i in range(9):  # one address trying many accounts: 3 x the limit
-        limiter.failed(f"u{i}@x.org", "9.9.9.9")
-    assert limiter.retry_after("new@x.org", "9.9.9.9") > 0
+    assert limiter.retry_after("1.2.3.4") == 0  # the window moved on: one event out, two in
+    limiter.hit("1.2.3.4")
+    assert limiter.retry_after("1.2.3.4") == 10
+    limiter.clear("1.2.3.4")
+    assert limiter.retry_after("1.2.3.4") == 0
+
+
+def test_rate_setting_is_checked():
+    assert rate("10/600", "X") == (10, 600)
+    for bad in ("10", "0/600", "10/0", "ten/600", "10/-5", "/"):
+        with pytest.raises(InputError, match=r"X=.*N/SECONDS"):
+            rate(bad, "X")
 
 
 def test_credentials():
@@ -96,10 +105,12 @@ def test_credentials():
 
 def test_browse_policy_opens_pages_and_documents_but_no_product_file():
     prefix = f"FrancePornic/{NAME}/"
+    l1a = "FrancePornic/" + NAME.replace("_L1C_", "_L1A_")
     readable = ["catalog.json", "index.html", "config.json", "assets/take5.css", "FrancePornic/collection.json",
                 "FrancePornic/index.html", f"{prefix}{NAME}.json", f"{prefix}v1/{NAME}_QKL.jpg",
-                f"{prefix}v1/{NAME}_MTD.json"]
-    private = [f"{prefix}v1/{NAME}_XS1.tif", f"{prefix}v1/{NAME}_SAT.tif", "FrancePornic/FrancePornic_L1C.meta4"]
+                f"{prefix}v1/{NAME}_MTD.json", f"{l1a}/v1/{l1a.rsplit('/', 1)[1]}_PREVIEW.JPG"]
+    private = [f"{prefix}v1/{NAME}_XS1.tif", f"{prefix}v1/{NAME}_SAT.tif", "FrancePornic/FrancePornic_L1C.meta4",
+               f"{l1a}/v1/{l1a.rsplit('/', 1)[1]}_IMAGERY.TIF"]
     policy = browse_read_policy("b")
     (statement,) = policy["Statement"]
     assert statement["Action"] == ["s3:GetObject"] and statement["Principal"] == "*"

@@ -44,7 +44,7 @@ def set_public_read(store: S3Store) -> None:
 
 
 # What anonymous users may GET in accounts mode: everything browsing needs, no product data file.
-BROWSE_PATTERNS = ("*.html", "*.json", "*_QKL.jpg", "assets/*")
+BROWSE_PATTERNS = ("*.html", "*.json", "*_QKL.jpg", "*_PREVIEW.JPG", "assets/*")  # quicklooks: L1C/L2A's, L1A's
 
 
 def browse_read_policy(bucket: str) -> dict:

@@ -1,8 +1,9 @@
-"""The sign-in rate limit: failed attempts counted per e-mail and per client address in a sliding
-window; past the limit every attempt (even a right password) gets 429 until the window frees.
+"""Rate limits of the accounts server, sliding windows counted per key: sign-up and sign-in attempts
+per client address, failed sign-ins per e-mail. Past a limit every request of that key gets 429 (with
+``Retry-After``) until the window frees; refused requests are not counted.
 
 Kept in the server's memory (one process): a restart forgets the counts, which only ever loosens
-the limit for one window.
+a limit for one window.
 """
 
 from __future__ import annotations
@@ -12,38 +13,33 @@ import time
 from collections import defaultdict, deque
 
 
-class SignInLimiter:
-    """``failures`` failed sign-ins per e-mail (3 × per address) within ``window`` seconds."""
+class RateLimiter:
+    """At most ``limit`` events per key within ``window`` seconds."""
 
-    def __init__(self, failures: int = 10, window: float = 900.0, clock=time.monotonic):
-        self.failures, self.window, self.clock = failures, window, clock
+    def __init__(self, limit: int, window: float, clock=time.monotonic):
+        self.limit, self.window, self.clock = limit, window, clock
         self._seen: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def _keys(self, email: str, address: str) -> tuple[tuple[str, int], ...]:
-        return ((f"email:{email}", self.failures), (f"addr:{address}", 3 * self.failures))
-
-    def retry_after(self, email: str, address: str) -> int:
-        """Seconds to wait before the next attempt is heard (0: go ahead)."""
+    def retry_after(self, key: str) -> int:
+        """Seconds to wait before the next event of ``key`` is heard (0: go ahead)."""
         now = self.clock()
-        wait = 0.0
         with self._lock:
-            for key, limit in self._keys(email, address):
-                seen = self._seen.get(key)
-                if not seen:
-                    continue
-                while seen and now - seen[0] > self.window:
-                    seen.popleft()
-                if len(seen) >= limit:
-                    wait = max(wait, self.window - (now - seen[0]))
+            seen = self._seen.get(key)
+            if not seen:
+                return 0
+            while seen and now - seen[0] > self.window:
+                seen.popleft()
+            if not seen:
+                del self._seen[key]
+                return 0
+            wait = self.window - (now - seen[0]) if len(seen) >= self.limit else 0.0
         return int(wait) + 1 if wait else 0
 
-    def failed(self, email: str, address: str) -> None:
-        now = self.clock()
+    def hit(self, key: str) -> None:
         with self._lock:
-            for key, _ in self._keys(email, address):
-                self._seen[key].append(now)
+            self._seen[key].append(self.clock())
 
-    def succeeded(self, email: str) -> None:
+    def clear(self, key: str) -> None:
         with self._lock:
-            self._seen.pop(f"email:{email}", None)
+            self._seen.pop(key, None)

@@ -36,6 +36,14 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def rate(text: str, name: str) -> tuple[int, int]:
+    """``N/SECONDS`` (e.g. ``10/600``) as ``(N, SECONDS)``, both at least 1; ``name`` says where it came from."""
+    count, _, seconds = text.partition("/")
+    if not (count.strip().isdigit() and seconds.strip().isdigit() and int(count) >= 1 and int(seconds) >= 1):
+        raise InputError(f"{name}={text!r}: expected N/SECONDS, e.g. 10/600 (10 attempts per 10 minutes)")
+    return int(count), int(seconds)
+
+
 @dataclass(frozen=True)
 class Licence:
     """The data licence users accept: its text (less ``<!-- -->`` comments, notes for the operators)
@@ -70,7 +78,8 @@ class Settings:
     session_max_age: int = 12 * 3600
     host: str = "127.0.0.1"
     port: int = 8081
-    signin_limit: tuple[int, int] = field(default=(10, 900))  # failures allowed per email (and x3 per address) per seconds
+    signin_limit: tuple[int, int] = field(default=(10, 900))  # failed sign-ins allowed per e-mail per seconds
+    attempt_limit: tuple[int, int] = field(default=(10, 600))  # sign-ups + sign-ins allowed per address per seconds
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -112,6 +121,7 @@ class Settings:
             secure_cookies=public_url.startswith("https://"),
             host=env.get("TAKE5_ACCOUNTS_HOST", "127.0.0.1"),
             port=port,
+            attempt_limit=rate(env.get("TAKE5_ACCOUNTS_ATTEMPTS", "").strip() or "10/600", "TAKE5_ACCOUNTS_ATTEMPTS"),
         )
 
     @property

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from take5_ops.distribution.accounts import credentials, pages, validation
 from take5_ops.distribution.accounts.db import Account, AccountsDB
-from take5_ops.distribution.accounts.limits import SignInLimiter
+from take5_ops.distribution.accounts.limits import RateLimiter
 from take5_ops.distribution.accounts.orders import metalink, prepare
 from take5_ops.distribution.accounts.settings import Settings, origin
 from take5_ops.distribution.accounts.stats import write_stats
@@ -59,14 +59,15 @@ def _licence_ok(account: Account, settings: Settings) -> bool:
 
 
 class App:
-    """The routes, over one :class:`AccountsDB`, the distribution and work buckets and the limiter."""
+    """The routes, over one :class:`AccountsDB`, the distribution and work buckets and the rate limits."""
 
     def __init__(self, settings: Settings, db: AccountsDB | None = None):
         self.settings = settings
         self.db = db or AccountsDB(settings.database_url)
         self.dist = S3Store.from_endpoint(settings.dist_bucket, settings.s3_endpoint)
         self.work = S3Store.from_endpoint(settings.work_bucket, settings.s3_endpoint)
-        self.limiter = SignInLimiter(*settings.signin_limit)
+        self.attempts = RateLimiter(*settings.attempt_limit)  # sign-ups and sign-ins, per client address
+        self.failures = RateLimiter(*settings.signin_limit)  # failed sign-ins, per e-mail
         self.own_origin = origin(settings.public_url)
 
     # -- who is asking ---------------------------------------------------------------------------------------------
@@ -121,6 +122,21 @@ class App:
             raise HTTPFieldError(403, "csrf_token", "missing or stale form token: reload the page and try again")
         return form
 
+    def admit(self, request: Request) -> None:
+        """Count a sign-up or sign-in attempt of the client's address; 429 past the limit (not counted)."""
+        address = request.client.host if request.client else "?"
+        wait = self.attempts.retry_after(address)
+        if wait:
+            raise HTTPFieldError(429, "address", f"too many sign-up or sign-in attempts from {address}: "
+                                 f"try again in {wait} s", {"Retry-After": str(wait)})
+        self.attempts.hit(address)
+
+    def form_error(self, request: Request, name: str, title: str, exc: HTTPFieldError, email) -> HTMLResponse:
+        """The form page again, with the refusal's status, message, field and headers."""
+        response = self.page(request, name, title, exc.status, error=exc.message, error_field=exc.field, email=email)
+        response.headers.update(exc.headers)
+        return response
+
     def page(self, request: Request, name: str, title: str, status: int = 200, **context) -> HTMLResponse:
         html = pages.render(name, title=title, base="", csrf=self.csrf(request), licence=self.settings.licence,
                             expiry_days=self.settings.order_expires // 86400, password_min=validation.PASSWORD_MIN,
@@ -150,6 +166,7 @@ class App:
         try:
             form = await self.form(request)
             email = form.get("email")
+            self.admit(request)
             email = validation.email(form)
             password = validation.new_password(form)
             version = validation.licence_acceptance(form, self.settings.licence.version)
@@ -160,8 +177,7 @@ class App:
         except FieldError as exc:
             return self.page(request, "signup", "Sign up", 422, error=str(exc), error_field=exc.field, email=email)
         except HTTPFieldError as exc:
-            return self.page(request, "signup", "Sign up", exc.status, error=str(exc), error_field=exc.field,
-                             email=email)
+            return self.form_error(request, "signup", "Sign up", exc, email)
         log.info("account %s signed up (licence %s)", account.email, version)
         self._signed_in(request, account)
         return RedirectResponse("/", status_code=303)
@@ -175,13 +191,13 @@ class App:
         if request.method == "GET":
             return self.page(request, "signin", "Sign in")
         email = None
-        address = request.client.host if request.client else "?"
         try:
             form = await self.form(request)
             email = form.get("email")
+            self.admit(request)
             email = validation.email(form)
             password = validation.text(form, "password", max_len=validation.PASSWORD_MAX)
-            wait = self.limiter.retry_after(email, address)
+            wait = self.failures.retry_after(email)
             if wait:
                 raise HTTPFieldError(429, "email", f"too many failed sign-ins: try again in {wait} s",
                                      {"Retry-After": str(wait)})
@@ -189,18 +205,15 @@ class App:
             ok = await run_in_threadpool(credentials.verify_password, account.password_hash if account else None,
                                          password)
             if not ok:
-                self.limiter.failed(email, address)
+                self.failures.hit(email)
                 raise HTTPFieldError(401, "password", "wrong e-mail or password")
             if account.disabled_at is not None:
                 raise HTTPFieldError(403, "email", "this account is disabled: write to the operators")
         except FieldError as exc:
             return self.page(request, "signin", "Sign in", 422, error=str(exc), error_field=exc.field, email=email)
         except HTTPFieldError as exc:
-            response = self.page(request, "signin", "Sign in", exc.status, error=exc.message, error_field=exc.field,
-                                 email=email)
-            response.headers.update(exc.headers)
-            return response
-        self.limiter.succeeded(email)
+            return self.form_error(request, "signin", "Sign in", exc, email)
+        self.failures.clear(email)
         if credentials.needs_rehash(account.password_hash):
             self.db.set_password_hash(account.id, await run_in_threadpool(credentials.hash_password, password))
         self._signed_in(request, account)

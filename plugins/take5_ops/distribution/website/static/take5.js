@@ -163,7 +163,11 @@
     if (config.order_url) {
       const response = await fetch(config.order_url, {method: "POST", credentials: "include",
         headers: {"Content-Type": "application/json"}, body: JSON.stringify(cart)});
-      if (!response.ok) throw new Error("order refused: HTTP " + response.status);
+      if (!response.ok) {  // the server says why ({"detail", "field"}); 401: not signed in
+        const why = await response.json().then((j) => j.detail).catch(() => response.statusText);
+        throw Object.assign(new Error("order refused (HTTP " + response.status + "): " + why),
+          response.status === 401 ? {link: new URL("signin", config.order_url).href, linkText: "Sign in"} : {});
+      }
       save(await response.blob(), "take5-cart.meta4");
       return {ordered: cart.length};
     }
@@ -197,7 +201,8 @@
     return product.cloud === null ? "–" : product.cloud.toFixed(1) + " %";
   }
   function report(target, error) {
-    $(target).textContent = error.message || String(error);
+    $(target).replaceChildren(error.message || String(error));
+    if (error.link) $(target).append(" ", el("a", {href: error.link}, error.linkText));
   }
   function renderCount() {
     const n = loadCart().length;
@@ -317,13 +322,16 @@
   }
 
   // ---- the map (root page) ---------------------------------------------------------------------------------
-  // Natural Earth cuts the lands that cross the antimeridian (Russia, Fiji) at ±180°: a ring with points on
-  // both sides of it and none between 160°W and 0° is moved east of it (+360°), else the map would draw a
-  // line across the world from one side to the other.
+  // Natural Earth cuts the lands that cross the antimeridian (Chukotka, Fiji) at ±180°: a ring's step
+  // across it would draw a line across the world. Each step goes on past ±180° instead (longitudes made
+  // continuous), unless the ring then fails to close: it circles the pole (Antarctica) and is kept as it is.
   function unwrap(ring) {
-    const straddles = ring.some((p) => p[0] > 170) && ring.some((p) => p[0] < -170) &&
-      !ring.some((p) => p[0] > -160 && p[0] < 0);
-    return straddles ? ring.map(([x, y]) => [x < 0 ? x + 360 : x, y]) : ring;
+    const out = [];
+    for (const [x, y] of ring) {
+      const previous = out.length ? out[out.length - 1][0] : x;
+      out.push([x + 360 * Math.round((previous - x) / 360), y]);
+    }
+    return out.length && Math.abs(out[out.length - 1][0] - out[0][0]) < 180 ? out : ring;
   }
   function unwrapGeometry(g) {
     if (g.type === "Polygon" || g.type === "MultiLineString") return {...g, coordinates: g.coordinates.map(unwrap)};
