@@ -11,7 +11,7 @@ the S3 requests by operation, the requests repeated on the same key, and the top
 bucket the collections of N more sites (copies of this one's) and profiles ``update_catalog`` twice (the
 sites just added, then the steady state: nothing new) and ``sla_check`` again, as in a campaign of N + 1 sites.
 ``--digest`` prints a SHA-256 over the distribution bucket, to compare the published bytes of two versions
-of the code (the simulation is seeded: same site, size and dates, same deliveries).
+of the code on the same deliveries (``--sim DIR``: simulated once, then reused).
 
 ``python bench/profile_tasks.py [--site FrancePornic] [--size 300] [--weeks 2] [--top 12] [--other-sites 149]``
 """
@@ -23,6 +23,7 @@ import cProfile
 import io
 import os
 import pstats
+import shutil
 import statistics
 import subprocess
 import sys
@@ -102,11 +103,13 @@ def main() -> int:
     parser.add_argument("--imports", action="store_true")
     parser.add_argument("--other-sites", type=int, default=0)
     parser.add_argument("--digest", action="store_true")
+    parser.add_argument("--sim", type=Path, help="keep the simulated deliveries here, or take them from here")
     parser.add_argument("--end", type=date.fromisoformat, default=date.today() - timedelta(days=1),
                         help="last day simulated (give the same one to compare digests across days)")
     args = parser.parse_args()
     for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
-                       ("AWS_DEFAULT_REGION", "us-east-1")):
+                       ("AWS_DEFAULT_REGION", "us-east-1"),
+                       ("TAKE5_PUBLIC_URL", "https://take5.example.org/")):  # not the moto server's random port
         os.environ.setdefault(key, value)
     from take5_ops import pipeline
     from take5_ops.l1a.upload import delivery_folders, upload_delivery
@@ -119,10 +122,15 @@ def main() -> int:
     site = load_site_config(ROOT / "include" / "site_configs" / f"{args.site}.yaml")
     home = Path(tempfile.mkdtemp(prefix="take5-profile-"))
     end = args.end
-    subprocess.run([str(Path(sys.executable).parent / "take5"), "simulate", "--out", str(home / "sim"), "--start",
-                    str(end - timedelta(weeks=args.weeks)), "--end", str(end), "--size", str(args.size), "--no-truth",
-                    "--site-config", str(ROOT / "include" / "site_configs" / f"{args.site}.yaml")],
-                   check=True, stdout=subprocess.DEVNULL)
+    if args.sim and (args.sim / "sim").is_dir():  # the same deliveries as a previous run
+        shutil.copytree(args.sim / "sim", home / "sim")
+    else:
+        subprocess.run([str(Path(sys.executable).parent / "take5"), "simulate", "--out", str(home / "sim"), "--start",
+                        str(end - timedelta(weeks=args.weeks)), "--end", str(end), "--size", str(args.size),
+                        "--no-truth", "--site-config", str(ROOT / "include" / "site_configs" / f"{args.site}.yaml")],
+                       check=True, stdout=subprocess.DEVNULL)
+        if args.sim:
+            shutil.copytree(home / "sim", args.sim / "sim")
     proc, endpoint = _moto()
     rows = []
     try:
@@ -158,7 +166,9 @@ def main() -> int:
 
             digest = hashlib.sha256()
             for info in sorted(buckets.dist.list(), key=lambda i: i.key):
-                digest.update(info.key.encode() + b"\0" + buckets.dist.get_bytes(info.key))
+                data = buckets.dist.get_bytes(info.key)
+                digest.update(info.key.encode() + b"\0" + data)
+                print(f"  {hashlib.sha256(data).hexdigest()[:16]} {info.key}")
             print(f"distribution bucket: {sum(1 for _ in buckets.dist.list())} objects, SHA-256 {digest.hexdigest()}")
         if args.other_sites:
             others = campaign_sites(buckets.dist, site.site_id, args.other_sites)
@@ -173,6 +183,7 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
     for row in rows:
         print(f"\n=== {row['task']}: {row['wall']:.2f} s, {row['requests']} S3 requests {row['ops']}")
         for (op, bucket, key), n in row["repeated"]:
