@@ -9,12 +9,13 @@ buckets emptied in between (the state lives in the buckets only):
    address), and the distribution bucket holds the same bytes as after the same deliveries run by
    ``dag.test()``; the publication tasks on the worker hosts kept the cluster's STAC API in step: a
    search (pystac-client) returns the Items the static catalog links, with the same checksums;
-2. S3 out of reach of both worker hosts for ``S3_DOWN`` seconds while a publication runs (their
-   connections to it refused or reset, ``stack_netns.refuse``; moto keeps its objects in memory, so the
-   server itself is not killed), then back; later the worker host running ``l2a`` is killed (SIGKILL of
-   its Celery worker and its task) after a few dates: the scheduler fails the task when its heartbeats
-   stop, the retry (on either host) resumes from the last checkpoint. The run ends green after retries,
-   or fails loudly (e-mailed) with nothing half-published and a rerun completes;
+2. the worker host running ``l2a`` killed (SIGKILL of its Celery worker and its task) after a few
+   dates: the scheduler fails the task when its heartbeats stop, the retry (on either host) resumes from
+   the last checkpoint; then S3 out of reach of both worker hosts for ``S3_DOWN`` seconds while the L2A
+   products are published (their connections to it refused or reset, ``stack_netns.refuse``; moto keeps
+   its objects in memory, so the server itself is not killed), then back. The run ends green after
+   retries, or fails loudly (e-mailed) with nothing half-published, and its failed tasks, cleared, complete
+   it;
 3. Redis stopped for 30 s while L1C tasks run, then started; PostgreSQL restarted while ``l2a`` runs.
 
 Each faulted run ends with the same published bytes as the clean one. ``make test-cluster`` (run by CI
@@ -39,7 +40,7 @@ from take5_ops.storage import LocalStore, S3Store, copy_tree, layout
 DAG_ID = f"take5_{SITE}"
 CONF = {"poll_seconds": 2, "timeout_seconds": 900}
 DATES = 9
-S3_DOWN = 60.0  # longer than a task's own S3 retries (~25 s): the attempts running fail, their retries wait it out
+S3_DOWN = 60.0  # longer than a task's own S3 retries (10-25 s): the attempts running fail; their retries, 5 and 10 s later, may too
 REDIS_DOWN = 30.0
 RUN_TIMEOUT = 900.0
 PUBLIC_URL = "https://take5.example.org/"  # the Metalinks hold absolute URLs: the same server for both
@@ -128,18 +129,33 @@ def ready(cluster) -> Cluster:
     return cluster
 
 
-def run_site(cluster, series: Path, during=None, rerun: bool = False) -> dict:
-    """Empty the buckets, deliver the nine dates (``rerun``: neither, the deliveries are still pending), trigger
-    the site's DAG and wait for the end of its run, calling ``during(run_id)`` every 2 s meanwhile; return the
-    run's state, task instances and published bytes."""
+def run_site(cluster, series: Path, during=None) -> dict:
+    """Empty the buckets, deliver the nine dates, trigger the site's DAG and wait for the end of its run,
+    calling ``during(run_id)`` every 2 s meanwhile; return the run's state, task instances and published bytes."""
     api, stores = cluster.api, cluster.stores()
-    if not rerun:
-        for store in stores.values():
-            empty(store)
-        deliver(series, stores)
+    for store in stores.values():
+        empty(store)
+    deliver(series, stores)
     run_id = api.trigger(DAG_ID, CONF)
     if api.get(f"/api/v2/dags/{DAG_ID}")["is_paused"]:
         api.unpause(DAG_ID)
+    return wait_run(cluster, run_id, during)
+
+
+def rerun_failed(cluster, run_id: str) -> dict:
+    """What an operator does after a failed run: clear its failed tasks (and what follows them) and wait."""
+    cluster.api.request("POST", f"/api/v2/dags/{DAG_ID}/clearTaskInstances",
+                        {"dry_run": False, "dag_run_id": run_id, "only_failed": True, "include_downstream": True,
+                         "reset_dag_runs": True})
+    for _ in range(30):  # the run is queued again
+        if cluster.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")["state"] != "failed":
+            break
+        time.sleep(1)
+    return wait_run(cluster, run_id)
+
+
+def wait_run(cluster, run_id: str, during=None) -> dict:
+    api = cluster.api
     t0 = time.monotonic()
     state = None
     while time.monotonic() - t0 < RUN_TIMEOUT:
@@ -151,7 +167,7 @@ def run_site(cluster, series: Path, during=None, rerun: bool = False) -> dict:
         time.sleep(2)
     tis = api.task_instances(DAG_ID, run_id)
     report(f"run {run_id}: {state} in {time.monotonic() - t0:.0f} s, {len(tis)} task instances")
-    return {"run_id": run_id, "state": state, "tis": tis, "dist": digest(stores["dist"])}
+    return {"run_id": run_id, "state": state, "tis": tis, "dist": digest(cluster.stores()["dist"])}
 
 
 def running(api, run_id: str, task_id: str, states=("running",)) -> list[dict]:
@@ -202,10 +218,13 @@ def test_s3_refused_during_a_publication_and_the_l2a_worker_killed(cluster, seri
     faults: dict = {}
 
     def during(run_id):
-        if "s3" not in faults and running(api, run_id, "publish"):
+        # after the l2a retry: the L2A publications (or the catalog update), so that the L2A series is whole
+        publishing = ("publish_l2a", "update_catalog")
+        if "killed" in faults and "s3" not in faults and any(running(api, run_id, t, ("queued", "running"))
+                                                             for t in publishing):
             c.refuse("TAKE5_S3_PORT")
             faults["s3"] = time.monotonic()
-            report(f"S3 refused to both worker hosts during a publication for {S3_DOWN:.0f} s")
+            report(f"S3 refused to both worker hosts during the L2A publications for {S3_DOWN:.0f} s")
             time.sleep(S3_DOWN)
             c.refuse("TAKE5_S3_PORT", refused=False)
             report("S3 reachable again")
@@ -232,8 +251,8 @@ def test_s3_refused_during_a_publication_and_the_l2a_worker_killed(cluster, seri
         assert failed and all(any(f"{DAG_ID}.{task}" in m and " failed" in m for m in subjects) for task in failed), (
             failed, subjects)
         assert unresolved(c.stores()["dist"], PUBLIC_URL) == []
-        done = run_site(c, series, rerun=True)
-        report(f"rerun after the failed run {first['run_id']}: {done['state']}")
+        done = rerun_failed(c, first["run_id"])
+        report(f"failed tasks of {first['run_id']} cleared and run again: {done['state']}")
     assert done["state"] == "success", [(t["task_id"], t["map_index"], t["state"]) for t in done["tis"]]
     assert unresolved(c.stores()["dist"], PUBLIC_URL) == []
     # the l2a task of the faulted run: retried after the kill, from the last checkpoint
