@@ -60,7 +60,8 @@ web-deps: $(WEB_STAMP)
 
 venv: $(STAMP) $(WEB_STAMP)
 
-# Debian tools used by the stack, the tests and benchmarks (PostgreSQL and PostGIS, Redis, GDAL, aria2c, the headless browser, npm)
+# Debian tools used by the stack, the tests and benchmarks (PostgreSQL and PostGIS, Redis, GDAL, aria2c, the headless browser, npm,
+# nftables: the cluster tier's S3 outage)
 # (installed when missing; needs root or sudo).
 system-deps:
 	@missing=""; \
@@ -69,6 +70,7 @@ system-deps:
 	command -v gdalwarp >/dev/null || missing="$$missing gdal-bin"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v nft >/dev/null || missing="$$missing nftables"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
@@ -80,7 +82,7 @@ run: venv stacapi-venv system-deps
 	$(PY) scripts/stack.py run
 
 # The production topology on this machine (docs/deployment.md); needs root for the network namespaces.
-cluster: venv system-deps
+cluster: venv stacapi-venv system-deps
 	$(PY) scripts/cluster.py
 
 stop:

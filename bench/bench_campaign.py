@@ -44,6 +44,7 @@ from stack import weekly_batches  # noqa: E402
 
 TITLE = "## Campaign on the cluster"
 SITE_TASKS = "/api/v2/dags/~/dagRuns/~/taskInstances"
+ENDED = ["success", "failed", "skipped", "upstream_failed"]
 
 
 def report(msg: str) -> None:
@@ -70,8 +71,18 @@ def cpu_seconds(pid: int) -> float:
         c.cpu_times().user + c.cpu_times().system for c in p.children(recursive=True))
 
 
-def run_cycle(c: Cluster, sites: list[str], batch: list[Path], idle_timeout: int, timeout: float) -> list[str]:
-    """Deliver a batch, trigger every site, wait for every run's end; return the run ids."""
+def progress_line(label: str, runs: int, active: int, tasks_done: int, elapsed: float) -> str:
+    """``cycle 1/2: 37/150 runs ended, 412 task instances done in 5.2 min, ~16 min left``: the time left
+    extrapolated from the runs ended so far (none yet: unknown)."""
+    ended = runs - active
+    left = f"~{elapsed / ended * active / 60:.0f} min left" if ended else "time left unknown yet"
+    return f"{label}: {ended}/{runs} runs ended, {tasks_done} task instances done in {elapsed / 60:.1f} min, {left}"
+
+
+def run_cycle(c: Cluster, sites: list[str], batch: list[Path], idle_timeout: int, timeout: float,
+              label: str = "cycle", every: float = 60) -> list[str]:
+    """Deliver a batch, trigger every site, wait for every run's end (a progress line every ``every`` s);
+    return the run ids."""
     from take5_ops.l1a.upload import upload_delivery
 
     stores = c.stores()
@@ -79,11 +90,16 @@ def run_cycle(c: Cluster, sites: list[str], batch: list[Path], idle_timeout: int
         upload_delivery(folder, stores["l1a"])
     runs = [(site, c.api.trigger(f"take5_{site}", {"poll_seconds": 10, "timeout_seconds": idle_timeout}))
             for site in sites]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    t0 = time.monotonic()
+    done0 = c.api.count(SITE_TASKS, state=ENDED)
+    shown = t0
+    while time.monotonic() - t0 < timeout:
         active = c.api.count("/api/v2/dags/~/dagRuns", state=["queued", "running"])
         if active == 0:
             return [run_id for _, run_id in runs]
+        if time.monotonic() - shown >= every:
+            shown = time.monotonic()
+            report(progress_line(label, len(runs), active, c.api.count(SITE_TASKS, state=ENDED) - done0, shown - t0))
         time.sleep(15)
     raise RuntimeError(f"the cycle did not end within {timeout:.0f} s")
 
@@ -153,7 +169,7 @@ def campaign(args, home: Path) -> dict:
         run_ids = []
         for i, batch in enumerate(batches):
             t = time.monotonic()
-            run_ids += run_cycle(c, sites, batch, args.idle_timeout, args.timeout)
+            run_ids += run_cycle(c, sites, batch, args.idle_timeout, args.timeout, f"cycle {i + 1}/{len(batches)}")
             report(f"cycle {i + 1}/{len(batches)}: {len(batch)} deliveries, ended in {time.monotonic() - t:.0f} s")
         wall = time.monotonic() - t0
         pids = c.state()["components"]
@@ -199,7 +215,7 @@ def full_size_week(c: Cluster, configs: list[Path], home: Path) -> dict:
     for folder in folders:  # one product a site
         picked.setdefault(folder.parent.name, folder)
     t0 = time.monotonic()
-    run_ids = run_cycle(c, [p.stem for p in configs], list(picked.values()), 60, 7200)
+    run_ids = run_cycle(c, [p.stem for p in configs], list(picked.values()), 60, 7200, "full-size week")
     wall = time.monotonic() - t0
     tis = [ti for ti in c.api.task_instances() if ti["dag_run_id"] in run_ids]
     work = work_times(c, tis)["work"]

@@ -2,12 +2,14 @@
 """The cluster profile: ``make cluster`` starts it, Ctrl-C or ``make stop`` stops it (docs/deployment.md).
 
 The production topology on this one machine: everything ``make run`` starts (``scripts/stack.py``:
-PostgreSQL, the S3 server, the SMTP sink, api-server, scheduler, dag-processor, triggerer, the
-demo campaign, supervision), but with the CeleryExecutor, a Redis broker, and ``TAKE5_WORKERS``
+PostgreSQL, the S3 server, the SMTP sink, the STAC API and in accounts mode the accounts server,
+api-server, scheduler, dag-processor, triggerer, the demo campaign, supervision), but with the
+CeleryExecutor, a Redis broker, and ``TAKE5_WORKERS``
 (default 2) Celery worker hosts. Each worker host is a network namespace on a bridge
 (``scripts/stack_netns.py``) with its own hostname, working folder, HOME, TMPDIR, Airflow home and
 copy of the code (``dags/``, ``plugins/``, ``include/``) under ``var/workers/w<n>/``; it reaches
-the database, the broker, the api-server and S3 only at the bridge's address, over its veth pair.
+the databases (Airflow's; the STAC API's, which publication keeps in step), the broker, the api-server
+and S3 only at the bridge's address, over its veth pair.
 
 Each host runs two Celery workers: ``cpu`` (queue ``cpu``: L1C and L2A, concurrency from the
 host's cores and memory) and ``light`` (the default queue: sensors, validation, publication,
@@ -89,10 +91,7 @@ class Cluster(stack.Stack):
 
     def cluster_env(self) -> dict[str, str]:
         host = self.net.host_address
-        env = stack.stack_env(self.keys, host)
-        # the STAC API is not part of the cluster profile yet: its publication copy stays off (static catalog only)
-        env.pop("TAKE5_STAC_API_DB", None)
-        env.pop("TAKE5_STAC_API_URL", None)
+        env = stack.stack_env(self.keys, host)  # TAKE5_STAC_API_DB at the server's address: workers publish to it
         db = pg.sqlalchemy_url(PG_PORT, self.keys["pg_airflow_password"], host)
         sizing = {
             "AIRFLOW__CORE__PARALLELISM": str(WORKERS * (self.slots + LIGHT_SLOTS)),
@@ -130,6 +129,7 @@ class Cluster(stack.Stack):
         self.start_redis()
         self.start_s3()
         self.start_smtp()
+        self.start_public_servers()
         self.start_airflow()
         for n in range(1, WORKERS + 1):
             self.start_worker_host(n)

@@ -188,7 +188,7 @@ def stack_env(keys: dict[str, str], host: str = "127.0.0.1") -> dict[str, str]:
         env.setdefault("TAKE5_ACCOUNTS_SECRET", keys["accounts_session_secret"])
         env["TAKE5_ACCOUNTS_PORT"] = str(ACCOUNTS_PORT)
         env.setdefault("TAKE5_ACCOUNTS_URL", f"http://127.0.0.1:{ACCOUNTS_PORT}")  # the bucket's host: same site
-    env["TAKE5_STAC_API_DB"] = stack_stacapi.database_url(PG_PORT, keys["pg_stacapi_password"])
+    env["TAKE5_STAC_API_DB"] = stack_stacapi.database_url(PG_PORT, keys["pg_stacapi_password"], host)
     env.setdefault("TAKE5_STAC_API_URL", f"http://localhost:{STAC_API_PORT}")  # linked from the root page
     return env
 
@@ -385,17 +385,21 @@ class Stack:
         self.start_postgres()
         self.start_s3()
         self.start_smtp()
+        self.start_public_servers()
+        self.start_airflow()
+
+    def start_public_servers(self) -> None:
+        """What users reach besides the bucket: the STAC API and, in accounts mode, the accounts server."""
         self.start_stac_api()
         if ACCOUNTS:
             self.start_accounts()
-        self.start_airflow()
 
     # -- PostgreSQL ---------------------------------------------------------
     def start_postgres(self) -> None:
         bin_dir = pg.install(log)
         data = pg.initialize(bin_dir, VAR / "pg", self.keys["pg_superuser_password"], log)
-        for cidr in self.client_networks:
-            pg.allow_network(data, cidr)
+        for cidr in self.client_networks:  # the worker hosts: Airflow's database, and the STAC API's for publication
+            pg.allow_network(data, cidr, [(pg.DB_NAME, pg.DB_USER), (stack_stacapi.DB_NAME, stack_stacapi.DB_USER)])
 
         def ready():
             pg.wait_ready(PG_PORT, self.keys["pg_superuser_password"])
@@ -445,7 +449,7 @@ class Stack:
         stack_stacapi.prepare_database(PG_PORT, self.keys["pg_superuser_password"], self.keys["pg_stacapi_password"],
                                        log=log)
         url = f"http://127.0.0.1:{STAC_API_PORT}"
-        self.add(Component("stac-api", stack_stacapi.server_command(STAC_API_PORT), VAR / "logs" / "stac-api.log",
+        self.add(Component("stac-api", stack_stacapi.server_command(STAC_API_PORT, self.bind()), VAR / "logs" / "stac-api.log",
                            port=STAC_API_PORT, env=stack_stacapi.server_env(PG_PORT, self.keys["pg_stacapi_password"]),
                            after_start=lambda: stack_stacapi.wait_healthy(url)))
         log(f"STAC API: {url} (stac-fastapi-pgstac, database {stack_stacapi.DB_NAME})")

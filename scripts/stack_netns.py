@@ -6,7 +6,8 @@ namespace ``take5-<tag>-w<n>`` with the address ``<net>.<10+n>``, its own loopba
 ``/etc/hosts`` (``/etc/netns/<ns>/hosts``, which ``ip netns exec`` mounts over ``/etc/hosts``)
 naming it ``take5-w<n>``, and a default route through the bridge. It reaches the database, the
 broker, the api-server and S3 only at ``<net>.1``, over the veth pair, as a worker on another
-machine would. Needs root (``ip``, from iproute2).
+machine would. Needs root (``ip``, from iproute2). :func:`refuse` cuts a worker off one server port,
+as when that server is down (the cluster tier's S3 outage; ``nft``, Debian ``nftables``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,21 @@ def remove_worker(net: Network, n: int) -> None:
     _ip("link", "del", f"t5v{net.tag}w{n}", check=False)  # deletes its peer too
     _ip("netns", "del", net.namespace(n), check=False)
     shutil.rmtree(NETNS_ETC / net.namespace(n), ignore_errors=True)
+
+
+FAULT_TABLE = "take5_fault"
+
+
+def refuse(namespace: str, address: str, port: int, refused: bool = True) -> None:
+    """In ``namespace``, refuse TCP connections to ``address:port`` (a new one: ECONNREFUSED; an open one:
+    reset at its next segment), as when the server there is down; ``refused=False`` lets them through again."""
+    nft = ["ip", "netns", "exec", namespace, "nft"]
+    if refused:
+        rule = (f"table inet {FAULT_TABLE} {{\n chain out {{\n  type filter hook output priority 0;\n"
+                f"  ip daddr {address} tcp dport {port} reject with tcp reset\n }}\n}}\n")
+        subprocess.run(nft + ["-f", "-"], input=rule, text=True, check=True, capture_output=True)
+    else:
+        subprocess.run(nft + ["delete", "table", "inet", FAULT_TABLE], check=True, capture_output=True)
 
 
 def remove(namespaces: list[str], bridge: str | None) -> None:

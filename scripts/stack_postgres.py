@@ -125,13 +125,15 @@ def server_command(bin_dir: Path, data: Path, port: int, listen: str = "127.0.0.
     return cmd
 
 
-def allow_network(data: Path, cidr: str) -> None:
-    """Let the Airflow role log in (password, SCRAM) from ``cidr`` (the cluster's workers); once."""
+def allow_network(data: Path, cidr: str, logins: list[tuple[str, str]]) -> None:
+    """Let each ``(database, role)`` of ``logins`` log in (password, SCRAM) from ``cidr`` (the cluster's
+    workers); each line once."""
     hba = data / "pg_hba.conf"
-    line = f"host {DB_NAME} {DB_USER} {cidr} scram-sha-256"
     text = hba.read_text()
-    if line not in text.splitlines():
-        hba.write_text(text.rstrip("\n") + f"\n# take5 cluster workers\n{line}\n")
+    lines = [f"host {db} {user} {cidr} scram-sha-256" for db, user in logins]
+    new = [line for line in lines if line not in text.splitlines()]
+    if new:
+        hba.write_text(text.rstrip("\n") + "\n# take5 cluster workers\n" + "\n".join(new) + "\n")
 
 
 def ensure_database(port: int, superuser_password: str, password: str, *, user: str = DB_USER,

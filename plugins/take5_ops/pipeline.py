@@ -32,8 +32,8 @@ from take5_ops.distribution.publish import (
 )
 from take5_ops.distribution.stacapi import index_for
 from take5_ops.distribution.website import update_pages
+from take5_ops.errors import L1CError
 from take5_ops.l1a import intake as l1a_intake
-from take5_ops.l1c.processor import L1CError
 from take5_ops.naming import parse_product_id, product_stem
 from take5_ops.products.gdal import local_env
 from take5_ops.products.product import Product
@@ -99,7 +99,7 @@ def run_l1c(buckets: Buckets, site: SiteConfig, accepted: dict) -> dict:
     Skipped when the work bucket already holds the product of this very
     delivery (same ``DELIVERY.OK`` ETag, every file present and right).
     Returns ``{"product": Product.to_dict(), "accepted": accepted}``. An input
-    the processor rejects (:class:`~take5_ops.l1c.processor.L1CError`: retrying cannot
+    the processor rejects (:class:`~take5_ops.errors.L1CError`: retrying cannot
     help) is quarantined and recorded as rejected before the error goes up.
     """
     from take5_ops.l1c.processor import process_l1c

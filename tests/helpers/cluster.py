@@ -6,13 +6,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 from helpers.embedded_stack import PORT_NAMES, EmbeddedStack
 from helpers.paths import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import stack_netns
 
 
 class Cluster(EmbeddedStack):
@@ -44,6 +49,20 @@ class Cluster(EmbeddedStack):
             time.sleep(0.5)
         raise RuntimeError(f"{component} not {'stopped' if on else 'started'} after 120 s")
 
+    def refuse(self, port_name: str, refused: bool = True) -> None:
+        """Cut every worker host off the server's port ``port_name`` (connections refused, open ones reset), as
+        when that server is down for them; ``refused=False`` restores the path."""
+        server = self.env["TAKE5_CLUSTER_NET"] + ".1"
+        for namespace in self.state()["namespaces"]:
+            stack_netns.refuse(namespace, server, int(self.ports[port_name]), refused)
+
+    def mail_subjects(self) -> list[str]:
+        """The subjects of the messages the SMTP sink kept (``var/mail/*.eml``)."""
+        from email import message_from_bytes, policy
+
+        return [str(message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"])
+                for p in sorted((self.var / "mail").glob("*.eml"))]
+
     def kill(self, component: str, sig: int = signal.SIGKILL) -> int:
         """Send ``sig`` to a component's process group and to every process it started (a Celery worker's
         task processes have groups of their own); return its pid."""
@@ -74,3 +93,55 @@ def xcom(api, dag_id: str, run_id: str, task_id: str, key: str = "return_value")
     got = api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")
     value = got["value"]
     return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+def _resolve(key: str, href: str, public_url: str) -> str | None:
+    """The bucket key a link or asset ``href`` of the document at ``key`` names; ``None``: another server's."""
+    if public_url and href.startswith(public_url):
+        return href[len(public_url):]
+    if urlsplit(href).scheme:
+        return None
+    return posixpath.normpath(posixpath.join(posixpath.dirname(key), href))
+
+
+def unresolved(dist, public_url: str) -> list[str]:
+    """What a reader of the distribution bucket would find broken: a link of a catalog, Collection or Item to an
+    absent document, an asset of an Item absent or differing from its ``file:checksum``."""
+    keys = {info.key for info in dist.list()}
+    broken = []
+    for key in sorted(k for k in keys if k.endswith(".json")):
+        doc = json.loads(dist.get_bytes(key))
+        if not isinstance(doc, dict) or doc.get("type") not in ("Catalog", "Collection", "Feature"):
+            continue
+        for link in doc.get("links", []):
+            target = _resolve(key, link["href"], public_url)
+            if target is not None and target not in keys:
+                broken.append(f"{key}: {link['rel']} link to absent {target}")
+        for name, asset in doc.get("assets", {}).items() if doc["type"] == "Feature" else ():
+            target = _resolve(key, asset["href"], public_url)
+            if target is None:
+                continue
+            if target not in keys:
+                broken.append(f"{key}: asset {name} absent ({target})")
+            elif "1220" + hashlib.sha256(dist.get_bytes(target)).hexdigest() != asset.get("file:checksum"):
+                broken.append(f"{key}: asset {name} differs from its file:checksum")
+    return broken
+
+
+def published_items(dist, site_id: str) -> dict[str, dict[str, str]]:
+    """The Items the site's static Collection links: ``{id: {asset: file:checksum}}``."""
+    from take5_ops.storage import layout
+
+    key = layout.collection_key(site_id)
+    collection = json.loads(dist.get_bytes(key))
+    items = [json.loads(dist.get_bytes(_resolve(key, link["href"], ""))) for link in collection["links"]
+             if link["rel"] == "item"]
+    return {i["id"]: {k: a.get("file:checksum") for k, a in i["assets"].items()} for i in items}
+
+
+def api_items(url: str, site_id: str) -> dict[str, dict[str, str]]:
+    """What a search of the site's Items on the STAC API at ``url`` returns (pystac-client), as :func:`published_items`."""
+    from pystac_client import Client
+
+    found = Client.open(url).search(collections=[site_id], max_items=None).items_as_dicts()
+    return {i["id"]: {k: a.get("file:checksum") for k, a in i["assets"].items()} for i in found}

@@ -42,6 +42,7 @@ from take5_ops.siteconfig import SiteConfig
 from take5_ops.storage import (
     ChecksumMismatch,
     Store,
+    StoreError,
     holds,
     layout,
     put_if_changed,
@@ -103,14 +104,16 @@ def publish_product(work: Store, dist: Store, site_id: str, name: str, api: Stac
         if holds(dist, dst + f.name, f.size, f.sha256):
             done.skipped.append(f.name)
             continue
-        if not work.exists(src + f.name):
-            raise PublishError(f"{work.href(src + f.name)}: listed in the manifest but missing")
-        try:
-            dist.copy_from(work, src + f.name, dst + f.name)
+        try:  # the copy checks what it stored against its source, and returns it
+            stored = dist.copy_from(work, src + f.name, dst + f.name)
         except ChecksumMismatch as exc:
             raise PublishError(f"{dist.href(dst + f.name)}: size or SHA-256 differ from the manifest "
                                f"({f.size} bytes, {f.sha256}): {exc}") from exc
-        if not holds(dist, dst + f.name, f.size, f.sha256):
+        except StoreError:
+            if not work.exists(src + f.name):
+                raise PublishError(f"{work.href(src + f.name)}: listed in the manifest but missing") from None
+            raise
+        if (stored.size, stored.sha256) != (f.size, f.sha256):
             raise PublishError(f"{dist.href(dst + f.name)}: size or SHA-256 differ from the manifest "
                                f"({f.size} bytes, {f.sha256})")
         done.copied.append(f.name)
@@ -267,12 +270,15 @@ def update_root_catalog(dist: Store) -> bool:
 
     Site DAGs run this concurrently: after writing, the catalog is read again
     and compared with a fresh listing, and rewritten until they agree, so the
-    last writer always leaves every listed collection linked.
+    last writer always leaves every listed collection linked. A run that finds the
+    catalog already right writes nothing and checks nothing more: a later writer checks.
     """
     written = False
     for _ in range(CATALOG_ATTEMPTS):
         sites = site_collections(dist)
-        written |= put_if_changed(dist, layout.CATALOG_KEY, catalog_json(sites), STAC_MEDIA_TYPE)
+        if not put_if_changed(dist, layout.CATALOG_KEY, catalog_json(sites), STAC_MEDIA_TYPE):
+            return written
+        written = True
         current = read_json(dist, layout.CATALOG_KEY) or {}
         if child_sites(current) == sorted(site_collections(dist)):
             return written

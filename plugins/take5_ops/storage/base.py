@@ -164,11 +164,16 @@ class Store(ABC):
 
 
 def read_json(store: Store, key: str) -> dict | None:
-    """A JSON object of the store; ``None`` when absent or unreadable (logged: the caller rebuilds it)."""
-    if not store.exists(key):
+    """A JSON object of the store; ``None`` when absent or unreadable (logged: the caller rebuilds it).
+    One GET when it exists (a HEAD more when the GET fails: absent, or the error is raised)."""
+    try:
+        data = store.get_bytes(key)
+    except StoreError:
+        if store.exists(key):
+            raise
         return None
     try:
-        doc = json.loads(store.get_bytes(key))
+        doc = json.loads(data)
     except ValueError as exc:
         log.warning("%s: unreadable JSON, ignored (%s)", store.href(key), exc)
         return None
