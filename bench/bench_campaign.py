@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_task_overhead import log_events, summary, ts, write_section  # noqa: E402
+from bench_task_overhead import log_events, summary, ts  # noqa: E402
+from report import write_section  # noqa: E402
 
 from helpers.cluster import Cluster, xcom  # noqa: E402
 from stack import weekly_batches  # noqa: E402

@@ -11,7 +11,6 @@ its own BENCHMARKS.md section.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_task_overhead import write_section  # noqa: E402
+from report import section_main  # noqa: E402
 
 from helpers.stac_api import StacApiServer  # noqa: E402
 from take5_ops.distribution.stacapi import StacApiIndex  # noqa: E402
@@ -197,13 +196,7 @@ def section(result: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
-    args = parser.parse_args()
-    text = section(run())
-    print(text)
-    write_section(args.out, TITLE, text)
-    return 0
+    return section_main(__doc__, TITLE, lambda: section(run()))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from report import write_section  # noqa: E402
+
 from helpers.airflow_api import AirflowAPI  # noqa: E402
 from helpers.embedded_stack import free_ports  # noqa: E402
 
@@ -201,17 +203,6 @@ def main() -> int:
     if args.out:
         write_section(args.out, TITLE, text)
     return 0
-
-
-def write_section(path: Path, title: str, text: str) -> None:
-    """Replace the section ``title`` (up to the next ``## ``) of the Markdown file ``path`` by ``text``, or
-    add it at the end."""
-    old = path.read_text() if path.exists() else ""
-    if title in old:
-        start = old.index(title)
-        end = old.find("\n## ", start + len(title))
-        old = old[:start] + old[end + 1:] if end >= 0 else old[:start]
-    path.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
 
 
 TITLE = "## Task overhead on the embedded stack"

@@ -13,7 +13,6 @@ moto sends them as stored). Writes its own BENCHMARKS.md section.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import shutil
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_task_overhead import write_section  # noqa: E402
+from report import section_main  # noqa: E402
 
 from helpers.browser import chromium  # noqa: E402
 from helpers.net import free_port, wait_port  # noqa: E402
@@ -181,13 +180,7 @@ def section(r: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
-    args = parser.parse_args()
-    text = section(run())
-    print(text)
-    write_section(args.out, TITLE, text)
-    return 0
+    return section_main(__doc__, TITLE, lambda: section(run()))
 
 
 if __name__ == "__main__":
