@@ -3,13 +3,15 @@
 
 Starts the cluster (``scripts/cluster.py``: PostgreSQL, Redis, CeleryExecutor, two worker hosts in
 network namespaces) in a private folder on its own ports, with ``--sites`` site DAGs unpaused (the
-first N site configurations; 150 is the whole campaign), then for each of ``--weeks`` weekly cycles:
+first N site configurations; 150 is the whole campaign), simulates the acquisitions of the last
+``--weeks`` whole ISO weeks (to last Sunday), then for each weekly cycle:
 delivers every site's acquisitions of that week as the producer does (a batch, ``DELIVERY.OK`` last),
 triggers every site's DAG (a site without a delivery that week waits ``--idle-timeout`` seconds and
 is skipped) and waits until every run has ended. Then the SLA monitor judges every site.
 
 Checks (the benchmark fails if one does not hold): every delivered product published, zero failed
-task instances, ``catalog.json`` links one collection per site, the SLA monitor judged every site.
+task instances, ``catalog.json`` links one collection per site, the dashboard's totals equal what the
+buckets hold, the SLA monitor judged every site.
 Reports: wall time, task instances, task instances per hour, where the time of a task goes
 (queued -> running, process start, DAG building, the task's own work), the scheduler's and the
 triggerer's CPU time. ``--full-size-sites K`` adds one full-size week for K sites: its wall time
@@ -146,9 +148,9 @@ def campaign(args, home: Path) -> dict:
     for path in configs_all:
         shutil.copy(path, configs)
     sites = [p.stem for p in configs_all]
-    end = date.today() - timedelta(days=1)
+    end = date.today() - timedelta(days=date.today().weekday() + 1)  # last Sunday: whole ISO weeks
     t0 = time.monotonic()
-    folders = simulate(configs_all, home / "sim", end - timedelta(weeks=args.weeks), end, args.size)
+    folders = simulate(configs_all, home / "sim", end - timedelta(weeks=args.weeks, days=-1), end, args.size)
     batches = weekly_batches(folders)
     report(f"simulated {len(folders)} deliveries of {len(sites)} sites ({args.size} px) in "
            f"{time.monotonic() - t0:.0f} s: {len(batches)} weekly batches")
@@ -178,6 +180,10 @@ def campaign(args, home: Path) -> dict:
         tis = [ti for ti in c.api.task_instances() if ti["dag_id"] != "take5_sla_monitor"]
         failed = [ti for ti in tis if ti["state"] == "failed"]
         result = check_published(c, sites, folders)
+        try:
+            result["dashboard"] = check_dashboard(c)
+        except Exception as exc:  # reported with the other checks: the measures are not lost
+            result["dashboard"] = {"error": f"{type(exc).__name__}: {exc}"}
         monitor = c.api.trigger("take5_sla_monitor", {})
         c.api.unpause("take5_sla_monitor")
         while c.api.get(f"/api/v2/dags/take5_sla_monitor/dagRuns/{monitor}")["state"] not in ("success", "failed"):
@@ -205,6 +211,20 @@ def check_published(c: Cluster, sites: list[str], folders: list[Path]) -> dict:
     return {"published_l1c": len(items), "collections": len(children)}
 
 
+def check_dashboard(c: Cluster) -> dict:
+    """The dashboard's totals (``/take5/api/overview`` on the cluster's API server) against what the
+    buckets hold: products received (``DELIVERY.OK`` in the L1A bucket), L1C and L2A Items in the
+    distribution bucket. Returns ``{"totals": ..., "buckets": ..., "site_errors": n}``."""
+    overview = c.api.request("GET", "/take5/api/overview", timeout=600)
+    stores = c.stores()
+    received = sum(1 for i in stores["l1a"].list() if i.key.endswith("/DELIVERY.OK"))
+    items = [i.key for i in stores["dist"].list() if i.key.endswith(".json") and i.key.count("/") == 2]
+    l1c, l2a = (sum(f"_{level}_" in k for k in items) for level in ("L1C", "L2A"))
+    want = {"received": received, "rejected": 0, "l1c": l1c, "l2a": l2a, "published": l1c + l2a}
+    return {"totals": {k: overview["totals"][k] for k in want}, "buckets": want,
+            "site_errors": sum(1 for row in overview["sites"] if row.get("error"))}
+
+
 def full_size_week(c: Cluster, configs: list[Path], home: Path) -> dict:
     """One full-size delivery for each of ``configs``' sites: wall time against the tasks' own work / cores."""
     end = date.today() - timedelta(days=1)
@@ -224,6 +244,14 @@ def full_size_week(c: Cluster, configs: list[Path], home: Path) -> dict:
             "ratio": wall / (sum(work) / (os.cpu_count() or 1))}
 
 
+def dashboard_cell(board: dict) -> str:
+    if "error" in board:
+        return f"not read: {board['error']}"
+    keys = ("received", "l1c", "l2a")
+    return (f"{' / '.join(str(board['totals'][k]) for k in keys)} "
+            f"(the buckets: {' / '.join(str(board['buckets'][k]) for k in keys)})")
+
+
 def section(r: dict, args) -> str:
     when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     t = r["times"]
@@ -234,6 +262,7 @@ def section(r: dict, args) -> str:
              f"| deliveries / L1C published | {r['deliveries']} / {r['published_l1c']} |",
              f"| collections linked by `catalog.json` | {r['collections']} |",
              f"| sites judged by the SLA monitor (errors) | {r['judged']} ({r['judge_errors']}) |",
+             f"| dashboard totals (received / L1C / L2A published) | {dashboard_cell(r['dashboard'])} |",
              f"| wall time of the cycles | {r['wall'] / 60:.1f} min |",
              f"| task instances (failed) | {r['tis']} ({r['failed']}) |",
              f"| task instances per hour | {r['tis'] / (r['wall'] / 3600):.0f} |",
@@ -283,6 +312,12 @@ def main() -> int:
         problems.append(f"{r['failed']} failed task instances")
     if r["collections"] != r["sites"] or r["judged"] != r["sites"] or r["judge_errors"]:
         problems.append(f"{r['collections']} collections, {r['judged']} sites judged, of {r['sites']}")
+    board = r["dashboard"]
+    if "error" in board:
+        problems.append(f"the dashboard's totals not read: {board['error']}")
+    elif board["totals"] != board["buckets"] or board["site_errors"]:
+        problems.append(f"dashboard totals {board['totals']} ({board['site_errors']} site errors), "
+                        f"the buckets hold {board['buckets']}")
     if args.out and not problems:
         write_section(args.out, TITLE, text)
     for p in problems:
