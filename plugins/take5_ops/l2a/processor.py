@@ -6,9 +6,12 @@ and the recent dates' L1C bands, then works in two passes over strips of
 
 1. with a provisional AOT (the prior's, or the site default): snow, water,
    the mono- and multi-temporal cloud tests and the correlation test, the
-   darkened pixels, and a sample of stable clear pixels for the AOT;
-   between the passes, on whole-scene masks: the cloud dilation, the
-   geometric shadow search on the coarse grid, the AOT estimate;
+   darkened pixels, and a sample of stable clear pixels for the AOT; then
+   the AOT estimate, and if it differs from the provisional one by more
+   than :data:`AOT_RETEST`, the same tests again with it (a sudden haze
+   would otherwise look like a green increase everywhere); between the
+   passes, on whole-scene masks: the cloud dilation, the geometric shadow
+   search on the coarse grid;
 2. SMAC inversion with that AOT, the masks, the new composite (state file)
    and, in forward mode, the product rasters.
 
@@ -55,6 +58,7 @@ SHADOW_DILATION = 1  # pixels
 SHADOW_EDGE = COARSE  # pixels: shadows grow this far into dimmed pixels (edges finer than the zone's grid)
 AOT_LATTICE = 4  # AOT sample: one pixel in AOT_LATTICE x AOT_LATTICE
 AOT_MAX_AGE = 30  # days: composite pixels old enough to have changed are not used for the AOT
+AOT_RETEST = 0.1  # the cloud tests run again with the date's AOT when it differs this much from the provisional one
 TOO_CLOUDY = 0.9
 CLM_MONO, CLM_MULTI, CLM_EXT, CLM_SHADOW, CLM_OUTSIDE = 4, 8, 16, 32, 64
 MG2_WATER, MG2_CLOUD, MG2_SNOW, MG2_SHADOW = 1, 2, 4, 8
@@ -144,20 +148,25 @@ def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, rec
             bands = [opened.enter_context(rasterio.open(inp.files[b])) for b in BANDS]
             sat_ds, edg_ds = (opened.enter_context(rasterio.open(inp.files[k])) for k in ("SAT", "EDG"))
             stack = [{k: opened.enter_context(rasterio.open(p)) for k, p in files.items()} for files in stack_files]
-            scene, sample = _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day)
+            provisional = state.aot if state else site.l2a.default_aot
+            scene, sample = _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day, provisional)
+            if sample[0].shape[1]:
+                aot, source = aot_mod.estimate(*sample, coeffs, inp.angles, site.l2a.default_aot)
+            else:
+                aot, source = site.l2a.default_aot, aot_mod.DEFAULT
+            tests_aot = aot if abs(aot - provisional) > AOT_RETEST else provisional
+            if tests_aot != provisional:
+                del scene, sample  # the masks of the first pass: not held twice
+                scene, _ = _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day, tests_aot)
         except rasterio.errors.RasterioError as exc:
             raise L2AInputError(f"{l1c}: cannot read the rasters ({exc})") from None
         cloud = masks.grow(scene.cloud, scene.hazy, CLOUD_DILATION) & scene.valid
         shadow, shadow_out = _shadows(site, inp, scene, cloud)
         shadow_all = shadow | shadow_out
-        if sample[0].shape[1]:
-            aot, source = aot_mod.estimate(*sample, coeffs, inp.angles, site.l2a.default_aot)
-        else:
-            aot, source = site.l2a.default_aot, aot_mod.DEFAULT
         n_valid = int(np.count_nonzero(scene.valid))
         cover = float(np.count_nonzero(cloud | shadow_all)) / max(n_valid, 1)
         too_cloudy = cover > TOO_CLOUDY or n_valid == 0
-        stats = {"valid_pixels": n_valid, "cloud_cover": round(cover, 6),
+        stats = {"valid_pixels": n_valid, "cloud_cover": round(cover, 6), "cloud_tests_aot": round(tests_aot, 3),
                  "cloud_pixels": int(np.count_nonzero(cloud)), "shadow_pixels": int(np.count_nonzero(shadow)),
                  "outside_cloud_shadow_pixels": int(np.count_nonzero(shadow_out)),
                  "water_pixels": int(np.count_nonzero(scene.water & scene.valid)),
@@ -195,10 +204,10 @@ def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, rec
     return DateResult(name, str(inp.pid), inp.acquired, round(cover, 6), too_cloudy, aot, source, product)
 
 
-def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day):
-    """Masks of every strip with the provisional AOT; returns the scene masks and the AOT sample."""
+def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day, aot: float):
+    """Masks of every strip with the surface reflectance at ``aot``; returns the scene masks and the AOT sample."""
     g = site.grid
-    prov = Correction(coeffs, inp.angles, heights, state.aot if state else site.l2a.default_aot, COARSE)
+    prov = Correction(coeffs, inp.angles, heights, aot, COARSE)
     scene = _Scene((g.height, g.width))
     samples = []
     for row0 in range(0, g.height, STRIP):
