@@ -114,9 +114,9 @@ def production_overview(sites: list[SiteConfig], buckets, now: datetime, *,
                         campaign_end: date | None = CAMPAIGN_END) -> Overview:
     """The dashboard's numbers for ``sites`` at ``now`` (``buckets``: ``l1a``, ``work``, ``dist``).
 
-    The sites are read :data:`READERS` at a time (each is a few object-store requests: 150 sites one
-    after the other took over a minute). A site whose stores cannot be read gets its row with ``error``
-    set; the others are counted.
+    The sites are read :data:`READERS` at a time, each a few object-store requests (150 sites against
+    the local moto server: 21 s one at a time, 17.5 s eight at a time). A site whose stores cannot be
+    read gets its row with ``error`` set; the others are counted.
     """
     ordered = sorted(sites, key=lambda s: s.site_id)
     with ThreadPoolExecutor(READERS) as pool:
