@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -121,8 +122,6 @@ def work_times(c: Cluster, tis: list[dict], logs: int | None = None) -> dict[str
     """Per task: queued -> running (every task instance), then from the logs of ``logs`` of them drawn at
     random (all if None: a log costs a request to the API server, ~0.1-0.4 s) process start, DAG building,
     the task's own work (end of Pre Execute -> end)."""
-    import random
-
     values: dict[str, list[float]] = {k: [] for k in ("queued", "process", "built", "work")}
     done = [ti for ti in tis if ti["state"] == "success" and ti["queued_when"] and ti["start_date"]
             and ti["end_date"] and ti["task_id"] != "wait_for_delivery"]  # deferred: start_date is its resumption's
