@@ -7,9 +7,9 @@ and the recent dates' L1C bands, then works in two passes over strips of
 1. with a provisional AOT (the prior's, or the site default): snow, water,
    the mono- and multi-temporal cloud tests and the correlation test, the
    darkened pixels, and a sample of stable clear pixels for the AOT; then
-   the AOT estimate, and if it differs from the provisional one by more
-   than :data:`AOT_RETEST`, the same tests again with it (a sudden haze
-   would otherwise look like a green increase everywhere); between the
+   the AOT estimate, and if it exceeds the provisional one by more than
+   :data:`AOT_RETEST`, the same tests again with it (a sudden haze would
+   otherwise look like a green increase everywhere); between the
    passes, on whole-scene masks: the cloud dilation, the geometric shadow
    search on the coarse grid;
 2. SMAC inversion with that AOT, the masks, the new composite (state file)
@@ -58,7 +58,7 @@ SHADOW_DILATION = 1  # pixels
 SHADOW_EDGE = COARSE  # pixels: shadows grow this far into dimmed pixels (edges finer than the zone's grid)
 AOT_LATTICE = 4  # AOT sample: one pixel in AOT_LATTICE x AOT_LATTICE
 AOT_MAX_AGE = 30  # days: composite pixels old enough to have changed are not used for the AOT
-AOT_RETEST = 0.1  # the cloud tests run again with the date's AOT when it differs this much from the provisional one
+AOT_RETEST = 0.1  # the cloud tests run again with the date's AOT when it exceeds the provisional one by this much
 TOO_CLOUDY = 0.9
 CLM_MONO, CLM_MULTI, CLM_EXT, CLM_SHADOW, CLM_OUTSIDE = 4, 8, 16, 32, 64
 MG2_WATER, MG2_CLOUD, MG2_SNOW, MG2_SHADOW = 1, 2, 4, 8
@@ -154,7 +154,7 @@ def process_date(l1c: Path, dem: Path, site: SiteConfig, prior: Path | None, rec
                 aot, source = aot_mod.estimate(*sample, coeffs, inp.angles, site.l2a.default_aot)
             else:
                 aot, source = site.l2a.default_aot, aot_mod.DEFAULT
-            tests_aot = aot if abs(aot - provisional) > AOT_RETEST else provisional
+            tests_aot = aot if aot - provisional > AOT_RETEST else provisional
             if tests_aot != provisional:
                 del scene, sample  # the masks of the first pass: not held twice
                 scene, _ = _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day, tests_aot)
