@@ -81,6 +81,8 @@ MAX_RESTARTS = int(os.environ.get("TAKE5_MAX_RESTARTS", "3"))  # restarts of one
 RESTART_WINDOW = 600.0  # ... within this many seconds; one more death stops the stack
 UNHEALTHY_SECONDS = float(os.environ.get("TAKE5_UNHEALTHY_SECONDS", "120"))  # alive but unhealthy this long
 HEALTH_EVERY = 10.0
+STOP_SILENCE = 180  # seconds: `stop` follows the stack's log and gives up only when it stays silent this long
+PROGRESS_OBJECTS = 1000  # a log line every so many objects saved or restored
 
 # Airflow sizing for 150 live sites on 2 cores: the reasons are in docs/operations.md ("Sizing").
 AIRFLOW_SIZING = {
@@ -96,6 +98,14 @@ AIRFLOW_SIZING = {
 CPU_POOL_SLOTS = 2  # the take5_cpu pool: one CPU-heavy task (L1C, L2A) per core
 
 _log_lock = threading.Lock()
+
+
+def every(step: int, what: str):
+    """A progress callback for :func:`stack_s3.snapshot` and :func:`stack_s3.restore`: a line every ``step``."""
+    def progress(n: int) -> None:
+        if n % step == 0:
+            log(f"{what}: {n} objects")
+    return progress
 
 
 def log(msg: str) -> None:
@@ -427,7 +437,7 @@ class Stack:
             store.client.create_bucket(Bucket=store.bucket)
             snapshot = VAR / "s3" / store.bucket
             if snapshot.is_dir():
-                n = stack_s3.restore(snapshot, store)
+                n = stack_s3.restore(snapshot, store, every(PROGRESS_OBJECTS, f"restoring s3://{store.bucket}"))
                 log(f"restored {n} objects into s3://{store.bucket}")
         # the public reads objects only; in accounts mode only what browsing needs (docs/distribution.md)
         dist = self.stores()["dist"]
@@ -439,7 +449,7 @@ class Stack:
     def snapshot_s3(self) -> None:
         for store in self.stores().values():
             target = VAR / "s3" / store.bucket
-            n = stack_s3.snapshot(store, target)
+            n = stack_s3.snapshot(store, target, every(PROGRESS_OBJECTS, f"saving s3://{store.bucket}"))
             log(f"saved {n} objects of s3://{store.bucket} to {_rel(target)} (and their content types)")
 
     # -- STAC API -------------------------------------------------------------
@@ -783,12 +793,35 @@ def stop() -> int:
         cleanup_leftovers()
         return 0
     os.kill(pid, signal.SIGTERM)
-    for _ in range(360):
-        if not PIDFILE.exists():
+    return _wait_stopped(pid)
+
+
+def _wait_stopped(pid: int) -> int:
+    """Wait for the stack ``pid`` to end, echoing its log (saving the buckets takes minutes at campaign scale);
+    1 if it stays silent :data:`STOP_SILENCE` seconds while still running."""
+    logfile = VAR / "logs" / "stack.log"
+    seen, heard = (logfile.stat().st_size if logfile.exists() else 0), time.monotonic()
+    while PIDFILE.exists():
+        if not _pid_alive(pid):
+            time.sleep(1)
+            if PIDFILE.exists():
+                log("the stack ended without cleaning up: cleaning up what it left")
+                cleanup_leftovers()
             return 0
+        if logfile.exists() and logfile.stat().st_size > seen:  # the stack's own lines: how its stop goes
+            with open(logfile, "rb") as f:
+                f.seek(seen)
+                news = f.read()
+            seen += len(news)
+            heard = time.monotonic()
+            sys.stdout.write(news.decode(errors="replace"))
+            sys.stdout.flush()
+        if time.monotonic() - heard > STOP_SILENCE:
+            log(f"the stack (pid {pid}) has said nothing for {STOP_SILENCE} s and is still stopping: "
+                f"see {_rel(logfile)}")
+            return 1
         time.sleep(0.5)
-    log("the stack did not stop within 180 s")
-    return 1
+    return 0
 
 
 def hold(name: str, on: bool = True) -> int:

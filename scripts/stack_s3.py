@@ -10,24 +10,33 @@ from __future__ import annotations
 import json
 import mimetypes
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from take5_ops.storage import LocalStore, S3Store, copy_tree
+from take5_ops.storage import LocalStore, S3Store, for_each
 
 mimetypes.add_type("application/metalink4+xml", ".meta4")
 UNTYPED = (None, "binary/octet-stream", "application/octet-stream")
+WORKERS = 8  # objects saved or restored at a time (a campaign's work bucket holds ~10 000)
 
 
 def types_file(folder: Path) -> Path:
     return folder.with_name(folder.name + ".types.json")
 
 
-def snapshot(store: S3Store, folder: Path) -> int:
-    """Save every object of ``store`` to ``folder`` (replaced whole) and their content types; the count."""
+def snapshot(store: S3Store, folder: Path, progress: Callable[[int], None] | None = None) -> int:
+    """Save every object of ``store`` to ``folder`` (replaced whole) and their content types; the count.
+    ``progress(n)`` after each object (see :func:`~take5_ops.storage.copy_tree`)."""
     tmp = folder.with_name(folder.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
-    n = copy_tree(store, LocalStore(tmp))
-    types = {info.key: store.content_type(info.key) for info in LocalStore(tmp).list()}
+    types: dict[str, str | None] = {}
+    dest = LocalStore(tmp)
+
+    def save(info) -> None:
+        dest.copy_from(store, info.key)
+        types[info.key] = store.content_type(info.key)
+
+    n = for_each(save, store.list(), WORKERS, progress)
     shutil.rmtree(folder, ignore_errors=True)
     if tmp.exists():
         tmp.rename(folder)
@@ -35,16 +44,16 @@ def snapshot(store: S3Store, folder: Path) -> int:
     return n
 
 
-def restore(folder: Path, store: S3Store) -> int:
+def restore(folder: Path, store: S3Store, progress: Callable[[int], None] | None = None) -> int:
     """Upload the objects saved in ``folder`` into ``store``, each with its saved content type, else (a snapshot
     without types, an object saved untyped) the type its name implies; the count."""
     saved = types_file(folder)
     types = json.loads(saved.read_text()) if saved.is_file() else {}
-    n = 0
-    for info in LocalStore(folder).list():
+
+    def load(info) -> None:
         kind = types.get(info.key)
         if kind in UNTYPED:
             kind = mimetypes.guess_type(info.key)[0]
         store.upload(folder / info.key, info.key, content_type=kind)
-        n += 1
-    return n
+
+    return for_each(load, LocalStore(folder).list(), WORKERS, progress)

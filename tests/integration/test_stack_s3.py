@@ -31,10 +31,13 @@ def test_snapshot_and_restore_keep_content_types(s3_endpoint, tmp_path):
         source.put_bytes(key, data, kind)
     folder = tmp_path / "s3" / "take5-dist"
     folder.parent.mkdir()
-    assert stack_s3.snapshot(source, folder) == len(OBJECTS)
+    saved, loaded = [], []
+    assert stack_s3.snapshot(source, folder, saved.append) == len(OBJECTS)
+    assert saved == list(range(1, len(OBJECTS) + 1))  # the progress of `make stop`
 
     restored = _bucket(s3_endpoint, "snapshot-restored")
-    assert stack_s3.restore(folder, restored) == len(OBJECTS)
+    assert stack_s3.restore(folder, restored, loaded.append) == len(OBJECTS)
+    assert loaded == saved
     for key, (data, kind) in OBJECTS.items():
         assert restored.get_bytes(key) == data and restored.content_type(key) == kind, key
 

@@ -6,7 +6,16 @@ import hashlib
 
 import pytest
 
-from take5_ops.storage import InvalidKey, LocalStore, S3Store, StoreError, copy_tree, put_if_changed, sha256_file
+from take5_ops.storage import (
+    InvalidKey,
+    LocalStore,
+    S3Store,
+    StoreError,
+    copy_tree,
+    for_each,
+    put_if_changed,
+    sha256_file,
+)
 
 BAD_KEYS = ["", "/abs", "a/../b", "..", "a//b", "a/./b", "a\\b", "a/", "nul\x00"]
 
@@ -155,3 +164,26 @@ def test_local_store_writes_report_their_sha256(tmp_path):
     info = store.upload(src, "a/f.bin")
     assert info.sha256 == hashlib.sha256(src.read_bytes()).hexdigest() == store.head("a/f.bin").sha256
     assert store.put_bytes("a/g.json", b"{}").sha256 == hashlib.sha256(b"{}").hexdigest()
+
+
+def test_copy_tree_in_parallel_and_first_error_stops(s3_buckets, tmp_path):
+    local = LocalStore(tmp_path / "local")
+    objects = {f"p/{k:03d}.bin": bytes([k]) * (k + 1) for k in range(40)}
+    for key, data in objects.items():
+        local.put_bytes(key, data)
+    s3 = s3_buckets["dist"]
+    seen: list[int] = []
+    assert copy_tree(local, s3, "p/", workers=8, progress=seen.append) == len(objects)
+    assert seen == list(range(1, len(objects) + 1))
+    assert {i.key: s3.get_bytes(i.key) for i in s3.list("p/")} == objects
+
+    calls: list[int] = []
+
+    def fails_on_the_third(k: int) -> None:
+        calls.append(k)
+        if k == 2:
+            raise StoreError("refused")
+
+    with pytest.raises(StoreError, match="refused"):
+        for_each(fails_on_the_third, range(1000), workers=1)
+    assert len(calls) < 1000  # the calls not started were cancelled

@@ -13,6 +13,7 @@ from take5_ops.storage.base import (
     Store,
     check_key,
     copy_tree,
+    for_each,
     holds,
     put_if_changed,
     read_json,
@@ -25,5 +26,5 @@ from take5_ops.storage.s3 import S3Store
 
 __all__ = [
     "Buckets", "ChecksumMismatch", "InvalidKey", "LocalStore", "ObjectInfo", "S3Store", "Store", "StoreError",
-    "check_key", "copy_tree", "holds", "layout", "put_if_changed", "read_json", "retrying", "sha256_file",
+    "check_key", "copy_tree", "for_each", "holds", "layout", "put_if_changed", "read_json", "retrying", "sha256_file",
 ]

@@ -16,10 +16,12 @@ import logging
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from take5_ops.errors import ChecksumMismatch, InvalidKey, StoreError
 
@@ -28,6 +30,7 @@ ATTEMPTS = 3  # our own retries of a whole operation that failed its verificatio
 RETRY_BASE_SECONDS = 0.5  # backoff before retry n: RETRY_BASE_SECONDS * 2**(n-1)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _transient(exc: BaseException) -> bool:
@@ -180,12 +183,26 @@ def read_json(store: Store, key: str) -> dict | None:
     return doc if isinstance(doc, dict) else None
 
 
-def copy_tree(src: Store, dst: Store, prefix: str = "") -> int:
-    """Copy every object under ``prefix`` from one store to another; return the count."""
+def copy_tree(src: Store, dst: Store, prefix: str = "", workers: int = 1,
+              progress: Callable[[int], None] | None = None) -> int:
+    """Copy every object under ``prefix`` from one store to another, ``workers`` at a time; return the count.
+    ``progress(n)`` is called after each object, ``n`` the objects copied so far."""
+    return for_each(lambda info: dst.copy_from(src, info.key), src.list(prefix), workers, progress)
+
+
+def for_each(work: Callable[[T], object], items: Iterable[T], workers: int = 1,
+             progress: Callable[[int], None] | None = None) -> int:
+    """Call ``work`` on every item, ``workers`` at a time (threads: the work waits on a store); the count.
+    The first error stops it: the calls not yet started are cancelled, then it is raised."""
     n = 0
-    for info in src.list(prefix):
-        dst.copy_from(src, info.key)
-        n += 1
+    pool = ThreadPoolExecutor(max(1, workers))
+    try:
+        for _ in pool.map(work, items):
+            n += 1
+            if progress is not None:
+                progress(n)
+    finally:
+        pool.shutdown(cancel_futures=True)
     return n
 
 
