@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 3  # 3 on 2 cores: a third of the time the tests wait on servers and subprocesses (make test 9.7 min, 13.5 with 2)
 
-.PHONY: help venv web-deps stacapi-venv freeze-stacapi run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api bench-web fuzz lint bench bench-overhead l2a-validation system-deps freeze clean
+.PHONY: help venv web-deps stacapi-venv freeze-stacapi run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api bench-web fuzz lint bench bench-overhead bench-l2a-versions l2a-validation system-deps freeze clean
 
 help:
 	@echo "make run    - install, then start the embedded stack (Airflow UI on :8080) with a simulated campaign"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench  - run the benchmarks and write BENCHMARKS.md"
 	@echo "make bench-overhead - per-task overhead on the embedded stack (its own BENCHMARKS.md section)"
 	@echo "make bench-campaign - a campaign on the cluster profile (its own BENCHMARKS.md section; hours)"
+	@echo "make bench-l2a-versions - the full-scene L2A, code at L2A_BASE against the working copy (its own BENCHMARKS.md section)"
 	@echo "make bench-api - STAC API search latency, 150 collections x 60 items x 3 levels (its own BENCHMARKS.md section)"
 	@echo "make bench-web - page weight of the website's root page (150 sites) and a site page, in chromium (its own BENCHMARKS.md section)"
 	@echo "make l2a-validation - run the hard L2A scenarios and write docs/l2a-validation.md"
@@ -130,6 +131,11 @@ bench-web: venv system-deps
 # Starts its own embedded stack (private folder and ports), runs a few sites, reads the API and task logs.
 bench-overhead: venv system-deps
 	$(PY) bench/bench_task_overhead.py
+
+# The full-scene L2A with the code at L2A_BASE and the working copy, same inputs, same run (issue 12: <= +10 %)
+L2A_BASE ?= a35ca1d
+bench-l2a-versions: venv system-deps
+	$(PY) bench/bench_l2a_versions.py --base $(L2A_BASE)
 
 # The cluster profile under a campaign: 150 sites, two weekly cycles of 300 px scenes, then one full-size week
 # of 4 sites (hours on 2 shared cores; e.g. CAMPAIGN_ARGS="--sites 12 --full-size-sites 0" for a reduced run).

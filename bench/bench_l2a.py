@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,9 +43,10 @@ from take5_ops.l2a import process_date
 from take5_ops.siteconfig import load_site_config
 site = load_site_config(sys.argv[1])
 l1c, dem, prior, recent, state, out = (Path(a) if a != "-" else None for a in sys.argv[2:8])
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 r = process_date(l1c, dem, site, prior, [recent] if recent else [], state, out)
-print(json.dumps({"seconds": time.perf_counter() - t, "cloud_cover": r.cloud_cover, "aot": r.aot,
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - cpu, "aot": r.aot,
+                  "cloud_cover": r.cloud_cover,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -63,9 +65,12 @@ def prepare(site_path: Path, work: Path) -> list[Path]:
     return out
 
 
-def l2a(site_path: Path, *args) -> dict:
-    result = subprocess.run([sys.executable, "-c", CHILD, str(site_path), *map(str, args)],
-                            check=True, capture_output=True, text=True)
+def l2a(site_path: Path, *args, plugins: Path | None = None, prelude: str = "") -> dict:
+    """One L2A date in a fresh process (``CHILD``'s arguments); ``plugins``: the library to import first (another
+    version of the code), ``prelude``: Python run before it (e.g. a constant changed)."""
+    env = {**os.environ, "PYTHONPATH": str(plugins)} if plugins else None
+    result = subprocess.run([sys.executable, "-c", prelude + CHILD, str(site_path), *map(str, args)],
+                            check=True, capture_output=True, text=True, env=env)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
