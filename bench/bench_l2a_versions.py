@@ -29,7 +29,7 @@ FORCE_SECOND_PASS = "import take5_ops.l2a.processor as p; p.AOT_RETEST = -1.0\n"
 def measure(base: str, rounds: int, work: Path, site: str = "FrancePornic") -> str:
     """Time the versions; the section's Markdown."""
     site_path = ROOT / "include" / "site_configs" / f"{site}.yaml"
-    first, second = bench_l2a.prepare(site_path, work)
+    first, second = bench_l2a.prepare(site_path, work, 2)
     dem = work / "sim" / "aux" / site / "DEM.tif"
     rev = subprocess.run(["git", "rev-parse", "--short", base], cwd=ROOT, check=True, capture_output=True,
                          text=True).stdout.strip()

@@ -31,9 +31,11 @@ FrancePornic's 6600 × 6600 grid; the simulation is not timed), runs
 -multi -wo NUM_THREADS=2` on it (GDAL's exact RPC+DEM transformer, as gdalwarp
 uses by default with a DEM), then the whole L1C processor in a fresh process
 (`ru_maxrss` of the children for the peak memory). `bench/bench_l2a.py`
-simulates two consecutive full-size dates and makes their L1C, then times the
-second date's L2A in a fresh process with the first date's state as its prior
-(nominal mode). `bench/bench_l2a_replay.py` replays a whole series of 30
+simulates four full-size dates 5 days apart and makes their L1C, then times,
+in fresh processes, the second date's L2A with the first date's state as its
+prior and the first date as its stack (nominal mode), and the fourth date's
+with the third's state and the three dates before it (as the chain runs in
+production). `bench/bench_l2a_replay.py` replays a whole series of 30
 full-size dates through the L2A chain (local buckets; the dates are the two
 L1C products re-dated every 5 days). `bench/bench_publish.py` publishes the L2A
 product of `bench_l2a` to a moto S3 server and uploads the same files with a
