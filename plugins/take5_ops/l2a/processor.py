@@ -239,7 +239,7 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day,
         changed = lost.copy()
         hazy = masks.brightened(src, cmp_c)
         if stack and (dark.any() or hazy.any()):
-            kept_dark, kept_bright = _seen_before(toa[:, c], stack, row0, rows)
+            kept_dark, kept_bright = _seen_before(toa[:, c], stack, row0, rows, dark, hazy | multi)
             changed |= dark & kept_dark
             flagged &= ~(multi & ~mono & ~turbid & kept_bright)
             hazy &= ~kept_bright
@@ -257,15 +257,19 @@ def _pass1(site, inp, heights, coeffs, state, bands, sat_ds, edg_ds, stack, day,
     return scene, sample
 
 
-def _seen_before(toa, stack, row0: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """(darkening, brightening) already there on a recent date: NIR + SWIR TOA within
-    :data:`~take5_ops.l2a.masks.PERSISTENT_RATIO` of a recent date's, and the same spectrum (XS1, XS3, SWIR)
-    as a recent date's (a cloud does not come back with the same spectrum). One stack date read at a time."""
+def _seen_before(toa, stack, row0: int, rows: int, dark_at: np.ndarray,
+                 bright_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(darkening, brightening) already there on a recent date, tested at ``dark_at`` and ``bright_at`` only:
+    NIR + SWIR TOA within :data:`~take5_ops.l2a.masks.PERSISTENT_RATIO` of a recent date's, and the same
+    spectrum (XS1, XS3, SWIR) as a recent date's (a cloud does not come back with the same spectrum). One stack
+    date read at a time."""
     dark, bright = np.zeros(toa.shape[1:], bool), np.zeros(toa.shape[1:], bool)
+    d, b = np.nonzero(dark_at), np.nonzero(bright_at)
+    nir_swir, spectrum = toa[2][d] + toa[3][d], toa[:, b[0], b[1]][[0, 2, 3]]
     for s in stack:
-        other = [_read(s[b], row0, rows) for b in STACK_ASSETS]
-        dark |= masks.persistent(toa[2] + toa[3], [other[1] + other[2]])
-        bright |= masks.same_spectrum(toa[[0, 2, 3]], np.stack(other))
+        other = [_read(s[k], row0, rows) for k in STACK_ASSETS]
+        dark[d] |= masks.persistent(nir_swir, [other[1][d] + other[2][d]])
+        bright[b] |= masks.same_spectrum(spectrum, np.stack([o[b] for o in other]))
     return dark, bright
 
 
