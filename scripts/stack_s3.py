@@ -26,7 +26,7 @@ def types_file(folder: Path) -> Path:
 
 def snapshot(store: S3Store, folder: Path, progress: Callable[[int], None] | None = None) -> int:
     """Save every object of ``store`` to ``folder`` (replaced whole) and their content types; the count.
-    ``progress(n)`` after each object (see :func:`~take5_ops.storage.copy_tree`)."""
+    ``progress(n)`` after each object (see :func:`~take5_ops.storage.for_each`)."""
     tmp = folder.with_name(folder.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
     types: dict[str, str | None] = {}

@@ -166,14 +166,14 @@ def test_local_store_writes_report_their_sha256(tmp_path):
     assert store.put_bytes("a/g.json", b"{}").sha256 == hashlib.sha256(b"{}").hexdigest()
 
 
-def test_copy_tree_in_parallel_and_first_error_stops(s3_buckets, tmp_path):
+def test_for_each_copies_in_parallel_and_first_error_stops(s3_buckets, tmp_path):
     local = LocalStore(tmp_path / "local")
     objects = {f"p/{k:03d}.bin": bytes([k]) * (k + 1) for k in range(40)}
     for key, data in objects.items():
         local.put_bytes(key, data)
     s3 = s3_buckets["dist"]
     seen: list[int] = []
-    assert copy_tree(local, s3, "p/", workers=8, progress=seen.append) == len(objects)
+    assert for_each(lambda info: s3.copy_from(local, info.key), local.list("p/"), 8, seen.append) == len(objects)
     assert seen == list(range(1, len(objects) + 1))
     assert {i.key: s3.get_bytes(i.key) for i in s3.list("p/")} == objects
 

@@ -183,17 +183,16 @@ def read_json(store: Store, key: str) -> dict | None:
     return doc if isinstance(doc, dict) else None
 
 
-def copy_tree(src: Store, dst: Store, prefix: str = "", workers: int = 1,
-              progress: Callable[[int], None] | None = None) -> int:
-    """Copy every object under ``prefix`` from one store to another, ``workers`` at a time; return the count.
-    ``progress(n)`` is called after each object, ``n`` the objects copied so far."""
-    return for_each(lambda info: dst.copy_from(src, info.key), src.list(prefix), workers, progress)
+def copy_tree(src: Store, dst: Store, prefix: str = "") -> int:
+    """Copy every object under ``prefix`` from one store to another; return the count."""
+    return for_each(lambda info: dst.copy_from(src, info.key), src.list(prefix))
 
 
 def for_each(work: Callable[[T], object], items: Iterable[T], workers: int = 1,
              progress: Callable[[int], None] | None = None) -> int:
     """Call ``work`` on every item, ``workers`` at a time (threads: the work waits on a store); the count.
-    The first error stops it: the calls not yet started are cancelled, then it is raised."""
+    ``progress(n)`` is called after each item, ``n`` the items done so far. The first error stops it: the calls
+    not yet started are cancelled, then it is raised."""
     n = 0
     pool = ThreadPoolExecutor(max(1, workers))
     try:
