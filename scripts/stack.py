@@ -449,7 +449,11 @@ class Stack:
     def snapshot_s3(self) -> None:
         for store in self.stores().values():
             target = VAR / "s3" / store.bucket
-            n = stack_s3.snapshot(store, target, every(PROGRESS_OBJECTS, f"saving s3://{store.bucket}"))
+            try:  # one bucket that cannot be saved does not keep the others from being saved
+                n = stack_s3.snapshot(store, target, every(PROGRESS_OBJECTS, f"saving s3://{store.bucket}"))
+            except Exception as exc:
+                log(f"could not save s3://{store.bucket}: {exc}")
+                continue
             log(f"saved {n} objects of s3://{store.bucket} to {_rel(target)} (and their content types)")
 
     # -- STAC API -------------------------------------------------------------

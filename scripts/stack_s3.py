@@ -29,6 +29,7 @@ def snapshot(store: S3Store, folder: Path, progress: Callable[[int], None] | Non
     ``progress(n)`` after each object (see :func:`~take5_ops.storage.for_each`)."""
     tmp = folder.with_name(folder.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)  # an empty bucket is saved as an empty folder
     types: dict[str, str | None] = {}
     dest = LocalStore(tmp)
 
@@ -38,8 +39,7 @@ def snapshot(store: S3Store, folder: Path, progress: Callable[[int], None] | Non
 
     n = for_each(save, store.list(), WORKERS, progress)
     shutil.rmtree(folder, ignore_errors=True)
-    if tmp.exists():
-        tmp.rename(folder)
+    tmp.rename(folder)
     types_file(folder).write_text(json.dumps(types, indent=0, sort_keys=True))
     return n
 

@@ -48,3 +48,11 @@ def test_snapshot_and_restore_keep_content_types(s3_endpoint, tmp_path):
     assert {k: guessed.content_type(k) for k in OBJECTS} == {
         "index.html": "text/html", "S/S_L1C.meta4": "application/metalink4+xml", "S/P/v1/P_XS1.tif": "image/tiff",
         "S/P/P.json": "application/json"}
+
+
+def test_an_empty_bucket_is_saved_where_nothing_was_saved_yet(s3_endpoint, tmp_path):
+    empty = _bucket(s3_endpoint, "snapshot-empty")
+    folder = tmp_path / "var" / "s3" / "take5-l1a"  # a first stop: var/s3 does not exist
+    assert stack_s3.snapshot(empty, folder) == 0
+    assert folder.is_dir() and stack_s3.types_file(folder).read_text().strip() == "{}"
+    assert stack_s3.restore(folder, _bucket(s3_endpoint, "snapshot-empty-restored")) == 0
