@@ -304,10 +304,13 @@
   function setUpSearch() {
     const form = $("#search");
     if (!form) return;
+    let latest = 0;  // a slower earlier search never overwrites the results of a later one
     const run = () => {
-      const text = form.elements.q.value;
+      const text = form.elements.q.value, mine = ++latest;
       history.replaceState(null, "", text ? "?q=" + encodeURIComponent(text) + location.hash : location.pathname + location.hash);
-      search(text).then(renderResults).catch((e) => { renderResults([]); report("#search-status", e); });
+      $("#search-status").textContent = "Searching…";  // the previous results are not taken for this query's
+      search(text).then((results) => { if (mine === latest) renderResults(results); })
+        .catch((e) => { if (mine === latest) { renderResults([]); report("#search-status", e); } });
     };
     form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
     $("#add-results").addEventListener("click", () => {
