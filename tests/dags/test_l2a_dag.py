@@ -21,14 +21,8 @@ from take5_ops.storage import Buckets, LocalStore, copy_tree, layout
 
 @pytest.fixture(scope="module")
 def bag(campaign):
-    airflow_env.migrate()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAKE5_SITE_CONFIGS", str(campaign["root"]))
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(airflow_env.DAGS))
-    mp.undo()
-    assert bag.import_errors == {} and f"take5_{SITE}" in bag.dags
+    bag = airflow_env.dag_bag(campaign["root"])
+    assert f"take5_{SITE}" in bag.dags
     return bag
 
 

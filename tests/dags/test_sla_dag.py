@@ -37,15 +37,9 @@ def configs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bag(configs):
-    airflow_env.migrate()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAKE5_SITE_CONFIGS", str(configs))
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(airflow_env.DAGS))
-    mp.undo()
-    assert bag.import_errors == {} and sorted(bag.dags) == ["take5_FranceAlsace", "take5_FrancePornic",
-                                                            "take5_audit", "take5_reprocess", "take5_sla_monitor"]
+    bag = airflow_env.dag_bag(configs)
+    assert sorted(bag.dags) == ["take5_FranceAlsace", "take5_FrancePornic",
+                                "take5_audit", "take5_reprocess", "take5_sla_monitor"]
     return bag
 
 

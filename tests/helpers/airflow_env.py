@@ -63,17 +63,25 @@ def use_s3(monkeypatch, endpoint: str, stores: dict) -> None:
         monkeypatch.setenv(f"TAKE5_{role.upper()}_BUCKET", store.bucket)
 
 
-def site_bag(configs: Path, sites: list):
-    """The DagBag of ``dags/`` with the site configs ``sites`` (written as YAML into ``configs``); no import error."""
+def dag_bag(configs: Path):
+    """The DagBag of ``dags/`` with the site configs of the folder ``configs``; no import error. ``dag.test()``
+    parses ``dags/`` again: :func:`helpers.dag_test.run` gives it the same folder (``bag.site_configs``)."""
     import pytest
-    import yaml
     from airflow.dag_processing.dagbag import DagBag
 
-    for site in sites:
-        (configs / f"{site.site_id}.yaml").write_text(yaml.safe_dump(site.model_dump(mode="json")))
     migrate()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TAKE5_SITE_CONFIGS", str(configs))
         bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
+    bag.site_configs = configs
     return bag
+
+
+def site_bag(configs: Path, sites: list):
+    """:func:`dag_bag` of the site configs ``sites``, written as YAML into ``configs``."""
+    import yaml
+
+    for site in sites:
+        (configs / f"{site.site_id}.yaml").write_text(yaml.safe_dump(site.model_dump(mode="json")))
+    return dag_bag(configs)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def run(bag, dag_id: str, **conf) -> dict:
-    """``dag.test()``; the run state and every task's state."""
-    dagrun = bag.get_dag(dag_id).test(run_conf=conf or None)
+    """``dag.test()``; the run state and every task's state. ``dag.test()`` parses and saves every DAG of
+    ``dags/`` again: with the bag's site configs (:func:`helpers.airflow_env.dag_bag`), not the 150 sites."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TAKE5_SITE_CONFIGS", str(bag.site_configs))
+        dagrun = bag.get_dag(dag_id).test(run_conf=conf or None)
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 

@@ -133,6 +133,29 @@ def test_browser_query_parser_and_search_agree_with_take5_search(browser, campai
     assert view.errors == []
 
 
+def test_a_slow_search_never_overwrites_a_later_one(browser, campaign, s3_endpoint):
+    """While a query waits for a site's index, the page says so; a later query answered first keeps its rows."""
+    buckets, _, products = campaign
+    page = Page(browser, root_url(s3_endpoint, buckets)).page
+    held = []  # Pornic's products.json, held back until Litchfield's query is shown
+    page.route(f"**/{PORNIC}/products.json", held.append)
+    page.fill("#search input[name=q]", "Pornic L1A")
+    page.press("#search input[name=q]", "Enter")
+    expect(page.locator("#search-status")).to_have_text("Searching…")
+    litchfield = products[LITCHFIELD][0].name
+    assert web.search(page, "Litchfield L1A", 1) == [litchfield]
+    for _ in range(100):  # the held request reaches the route handler while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+    with page.expect_response(f"**/{PORNIC}/products.json"):
+        held[0].continue_()
+    page.evaluate("() => Take5.search('Pornic L1A')")  # resolves after the slow query's own handler ran
+    expect(page.locator("#search-status")).to_have_text("1 product(s)")
+    assert [row.get_attribute("data-item") for row in page.locator("#results tbody tr").all()] == [litchfield]
+
+
 def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_endpoint, tmp_path):
     """Everything by typing and clicking, as a user: search, "Add to cart", the map popup's and a site page's
     "+ all L1C", unticking files, "Download the cart"; then aria2c -V on the .meta4 the browser saved."""
