@@ -138,7 +138,7 @@ def test_a_slow_search_never_overwrites_a_later_one(browser, campaign, s3_endpoi
     buckets, _, products = campaign
     page = Page(browser, root_url(s3_endpoint, buckets)).page
     held = []  # Pornic's products.json, held back until Litchfield's query is shown
-    page.route(f"**/{PORNIC}/products.json", held.append)
+    page.route(f"**/{PORNIC}/products.json", lambda route: held.append(route))
     page.fill("#search input[name=q]", "Pornic L1A")
     page.press("#search input[name=q]", "Enter")
     expect(page.locator("#search-status")).to_have_text("Searching…")
