@@ -142,6 +142,7 @@ def test_a_slow_search_never_overwrites_a_later_one(browser, campaign, s3_endpoi
     page.fill("#search input[name=q]", "Pornic L1A")
     page.press("#search input[name=q]", "Enter")
     expect(page.locator("#search-status")).to_have_text("Searching…")
+    expect(page.locator("#add-results")).to_be_disabled()  # "Add all results" would add the previous query's
     litchfield = products[LITCHFIELD][0].name
     assert web.search(page, "Litchfield L1A", 1) == [litchfield]
     for _ in range(100):  # the held request reaches the route handler while Playwright waits
@@ -153,6 +154,7 @@ def test_a_slow_search_never_overwrites_a_later_one(browser, campaign, s3_endpoi
         held[0].continue_()
     page.evaluate("() => Take5.search('Pornic L1A')")  # resolves after the slow query's own handler ran
     expect(page.locator("#search-status")).to_have_text("1 product(s)")
+    expect(page.locator("#add-results")).to_be_enabled()
     assert [row.get_attribute("data-item") for row in page.locator("#results tbody tr").all()] == [litchfield]
 
 

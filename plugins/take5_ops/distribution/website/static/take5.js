@@ -299,6 +299,7 @@
         el("td", {}, el("button", {type: "button", class: "add-one", "data-site": site.id, "data-item": product.id}, "Add to cart"))));
     }
     $("#results-box").hidden = !results.length;
+    $("#add-results").disabled = false;
     $("#search-status").textContent = results.length + " product(s)" + (results.length > 500 ? ", the first 500 shown" : "");
   }
   function setUpSearch() {
@@ -309,6 +310,7 @@
       const text = form.elements.q.value, mine = ++latest;
       history.replaceState(null, "", text ? "?q=" + encodeURIComponent(text) + location.hash : location.pathname + location.hash);
       $("#search-status").textContent = "Searching…";  // the previous results are not taken for this query's
+      $("#add-results").disabled = true;
       search(text).then((results) => { if (mine === latest) renderResults(results); })
         .catch((e) => { if (mine === latest) { renderResults([]); report("#search-status", e); } });
     };
