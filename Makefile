@@ -100,7 +100,7 @@ test: lint system-deps stacapi-venv
 test-stack: venv system-deps stacapi-venv
 	$(PY) -m pytest -s -v tests/stack $(PYTEST_ARGS)
 
-# The L2A accuracy tier: every hard scenario and the site series, processed from scratch (CPU-bound, ~10 min).
+# The L2A accuracy tier: every hard scenario and the site series, processed from scratch (CPU-bound, ~5 min).
 test-accuracy: venv system-deps
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/accuracy $(PYTEST_ARGS)
 
