@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PYTEST_WORKERS ?= 3  # 3 on 2 cores: a third of the time the tests wait on servers and subprocesses (make test 9.7 min, 13.5 with 2)
+PYTEST_WORKERS ?= 3  # 3 on 2 cores: a third of the time the tests wait on servers and subprocesses (pytest 8.2 min, more with 2)
 
 .PHONY: help venv web-deps stacapi-venv freeze-stacapi run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api bench-web fuzz lint bench bench-overhead bench-l2a-versions l2a-validation system-deps freeze clean
 
@@ -14,9 +14,9 @@ help:
 	@echo "make stop   - stop the stack started by make run or make cluster"
 	@echo "make test   - install, then lint (ruff, import contracts) and run the whole test suite (but the stack tier)"
 	@echo "make test-unit - the unit tier alone (no server, no subprocess; under a minute)"
-	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; 10-15 min)"
-	@echo "make test-accuracy - the L2A accuracy tier: the hard scenarios and the site series against the targets (~10 min)"
-	@echo "make test-cluster - the cluster tier: a site on 2 worker hosts, then killed worker, Redis, PostgreSQL and S3 faults (~20 min)"
+	@echo "make test-stack - the stack tier: the embedded stack under 150 live sites (PostgreSQL, real Airflow; ~10 min)"
+	@echo "make test-accuracy - the L2A accuracy tier: the hard scenarios and the site series against the targets (~5 min)"
+	@echo "make test-cluster - the cluster tier: a site on 2 worker hosts, then killed worker, Redis, PostgreSQL and S3 faults (~9 min)"
 	@echo "make fuzz   - fuzz the DELIVERY.OK and METADATA.DIM parsers (FUZZ_EXAMPLES inputs each, 100000 by default)"
 	@echo "make lint   - ruff check and the import-linter contracts"
 	@echo "make web-deps - install the website map's npm packages (Leaflet, world-atlas; package-lock.json)"
