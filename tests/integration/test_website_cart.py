@@ -158,6 +158,34 @@ def test_a_slow_search_never_overwrites_a_later_one(browser, campaign, s3_endpoi
     assert [row.get_attribute("data-item") for row in page.locator("#results tbody tr").all()] == [litchfield]
 
 
+def test_a_slow_cart_drawing_never_overwrites_a_later_one(browser, campaign, s3_endpoint):
+    """The cart emptied while the page still waits for a site's index to draw it stays empty when the index comes."""
+    buckets, _, products = campaign
+    root = root_url(s3_endpoint, buckets)
+    first = Page(browser, root).page
+    web.empty_cart(first)
+    web.add_result(first, "Litchfield L1A", products[LITCHFIELD][0].name)
+    first.close()
+    pattern, held = f"**/{LITCHFIELD}/products.json", []
+    browser.route(pattern, lambda route: held.append(route))  # before the page loads: its first drawing waits
+    try:
+        page = Page(browser, root).page
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert len(held) == 1
+        page.evaluate("() => Take5.saveCart([])")  # as "Empty the cart" does: a second drawing, with no index to wait for
+        expect(page.locator("#cart-summary")).to_have_text("The cart is empty.")
+        with page.expect_response(pattern):
+            held[0].continue_()
+        page.evaluate("() => Take5.search('Litchfield').then(() => new Promise((done) => setTimeout(done, 0)))")
+        expect(page.locator("#cart-summary")).to_have_text("The cart is empty.")
+        assert page.locator("#cart-items tbody tr").count() == 0
+    finally:
+        browser.unroute(pattern)
+
+
 def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_endpoint, tmp_path):
     """Everything by typing and clicking, as a user: search, "Add to cart", the map popup's and a site page's
     "+ all L1C", unticking files, "Download the cart"; then aria2c -V on the .meta4 the browser saved."""

@@ -222,11 +222,13 @@
   window.addEventListener("storage", (e) => e.key === CART_KEY && document.dispatchEvent(new Event("take5-cart")));
 
   // ---- the cart section (root page) ------------------------------------------------------------------------
+  let cartDrawing = 0;  // a slower earlier drawing of the cart never overwrites a later one
   async function renderCart() {
     const box = $("#cart");
     if (!box) return;
-    const cart = loadCart();
+    const cart = loadCart(), mine = ++cartDrawing;
     const {found, gone} = await resolveCart(cart, false);
+    if (mine !== cartDrawing) return;
     const keys = new Map();  // asset key -> chosen in some product
     let files = 0, bytes = 0;
     const body = $("#cart-items tbody");
