@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PYTEST_WORKERS ?= 3  # 3 on 2 cores: a third of the time the tests wait on servers and subprocesses (pytest about 8.5 min, more with 2)
+PYTEST_WORKERS ?= 3  # 3 on 2 cores: a third of the time the tests wait on servers and subprocesses (pytest about 7 min, more with 2)
 
 .PHONY: help venv web-deps stacapi-venv freeze-stacapi run cluster stop test test-unit test-stack test-accuracy test-cluster bench-campaign bench-api bench-web fuzz lint bench bench-overhead bench-l2a-versions l2a-validation system-deps freeze clean
 
