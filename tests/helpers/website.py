@@ -23,6 +23,16 @@ def search(page, text: str, count: int) -> list[str]:
     return [row.get_attribute("data-item") for row in rows.all()]
 
 
+def wait_held(page, held: list, seconds: float = 10.0) -> int:
+    """Wait until a route handler appending to ``held`` has held a request (handlers run while Playwright
+    waits); how many it holds."""
+    for _ in range(int(seconds * 10)):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    return len(held)
+
+
 def cart_count(page) -> int:
     return int(page.locator("header .cart-count").inner_text())
 

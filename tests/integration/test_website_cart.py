@@ -145,11 +145,7 @@ def test_a_slow_search_never_overwrites_a_later_one(browser, campaign, s3_endpoi
     expect(page.locator("#add-results")).to_be_disabled()  # "Add all results" would add the previous query's
     litchfield = products[LITCHFIELD][0].name
     assert web.search(page, "Litchfield L1A", 1) == [litchfield]
-    for _ in range(100):  # the held request reaches the route handler while Playwright waits
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert len(held) == 1
+    assert web.wait_held(page, held) == 1
     with page.expect_response(f"**/{PORNIC}/products.json"):
         held[0].continue_()
     page.evaluate("() => Take5.search('Pornic L1A')")  # resolves after the slow query's own handler ran
@@ -170,11 +166,7 @@ def test_a_slow_cart_drawing_never_overwrites_a_later_one(browser, campaign, s3_
     browser.route(pattern, lambda route: held.append(route))  # before the page loads: its first drawing waits
     try:
         page = Page(browser, root).page
-        for _ in range(100):
-            if held:
-                break
-            page.wait_for_timeout(100)
-        assert len(held) == 1
+        assert web.wait_held(page, held) == 1
         page.evaluate("() => Take5.saveCart([])")  # as "Empty the cart" does: a second drawing, with no index to wait for
         expect(page.locator("#cart-summary")).to_have_text("The cart is empty.")
         with page.expect_response(pattern):
