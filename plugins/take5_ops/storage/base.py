@@ -17,9 +17,10 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -191,18 +192,24 @@ def copy_tree(src: Store, dst: Store, prefix: str = "") -> int:
 def for_each(work: Callable[[T], object], items: Iterable[T], workers: int = 1,
              progress: Callable[[int], None] | None = None) -> int:
     """Call ``work`` on every item, ``workers`` at a time (threads: the work waits on a store); the count.
-    ``progress(n)`` is called after each item, ``n`` the items done so far. The first error stops it: the calls
-    not yet started are cancelled, then it is raised."""
+    ``progress(n)`` is called after each item, ``n`` the items done so far. Items are drawn from ``items`` as
+    the work goes, never more than ``2 * workers`` ahead, so the first error stops it after at most that many
+    further calls; it is raised once the calls under way have ended."""
+    workers = max(1, workers)
+    todo = iter(items)
     n = 0
-    pool = ThreadPoolExecutor(max(1, workers))
-    try:
-        for _ in pool.map(work, items):
-            n += 1
-            if progress is not None:
-                progress(n)
-    finally:
-        pool.shutdown(cancel_futures=True)
-    return n
+    with ThreadPoolExecutor(workers) as pool:
+        pending: set[Future[object]] = set()
+        while True:
+            pending.update(pool.submit(work, item) for item in islice(todo, 2 * workers - len(pending)))
+            if not pending:
+                return n
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()
+                n += 1
+                if progress is not None:
+                    progress(n)
 
 
 def holds(store: Store, key: str, size: int, sha256: str) -> bool:
