@@ -25,7 +25,7 @@ def s3_endpoint():
     proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_port(port)
+        wait_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -73,7 +73,7 @@ def smtp():
     from aiosmtpd.controller import Controller
 
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), ready_timeout=30)
     controller.start()
     inbox.port = controller.port
     try:

@@ -34,7 +34,7 @@ def test_gate_open_l2a_published_and_a_corrupt_l1c_e_mailed(bag, campaign, s3_en
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
         "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
         "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "take5@test", "take5_attempts": 1,
-                  "take5_retry_delay": 0, "timeout": 5}}))
+                  "take5_retry_delay": 0, "timeout": 30}}))
     for role, store in s3_buckets.items():
         monkeypatch.setenv(f"TAKE5_{role.upper()}_BUCKET", store.bucket)
     monkeypatch.setenv("TAKE5_OPS_LIST", "ops@example.org")

@@ -65,9 +65,10 @@ def test_the_context_of_one_sites_task_builds_that_site_only():
     assert got["context"] == "take5_FrancePornic"
     assert got["dag_ids"] == ["take5_FrancePornic"] and got["errors"] == {}
     assert any("built 1 site DAG(s)" in m and "take5_FrancePornic only" in m for m in got["log"]), got["log"]
-    assert built_cpu_seconds(got) <= 0.1
-    # the DAG built is the whole site DAG, the one the dag-processor serializes
-    assert parse(None)["dag_ids"].count("take5_FrancePornic") == 1
+    # the DAG built is the whole site DAG, the one the dag-processor serializes, at a small part of the cost
+    every = parse(None)
+    assert every["dag_ids"].count("take5_FrancePornic") == 1
+    assert built_cpu_seconds(got) * 10 <= built_cpu_seconds(every)
 
 
 def test_without_a_context_every_site_is_built():

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import airflow_env
 from helpers.dag_test import run
-from helpers.net import closed_port
+from helpers.net import refused_port
 
 airflow_env.configure()
 
@@ -107,8 +107,9 @@ def test_monitor_one_message_per_site_and_day_then_dedup(bag, env, smtp):
 
 def test_smtp_down_does_not_fail_the_run_and_is_visible(bag, env, smtp, caplog):
     deliver(env.buckets, pid(date(2015, 4, 9)))
-    env.smtp(closed_port())
-    result = run(bag, "take5_sla_monitor", now="2015-04-24T12:00:00+00:00")
+    with refused_port() as port:
+        env.smtp(port)
+        result = run(bag, "take5_sla_monitor", now="2015-04-24T12:00:00+00:00")
     assert result == {"state": "success", "tasks": {"check_sites": "success", "weekly_digest": "success"}}
     errors = {s: json.loads(env.buckets.work.get_bytes(layout.sla_mail_error_key(s))) for s in (PORNIC, ALSACE, "digest")}
     assert "not sent after 2 attempts" in errors[PORNIC]["error"]

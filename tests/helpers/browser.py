@@ -9,17 +9,20 @@ from pathlib import Path
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 30_000  # what a page may take to show what a test expects, on 2 cores shared by 3 test workers
 
 
 @contextmanager
 def chromium(profile: Path, **options):
     """A persistent browser context of Debian's chromium (``options``: playwright's, e.g. ``accept_downloads``)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
             viewport={"width": 1100, "height": 760}, **options)
+        context.set_default_timeout(2 * TIMEOUT_MS)
         try:
             yield context
         finally:
@@ -35,7 +38,8 @@ class Page:
         self.page.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(f"console: {m.text}"))
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status} {r.url}"))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        self.page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED"  # a load cut by navigating away
+                     and self.errors.append(f"failed: {r.url}"))
         response = self.page.goto(url, wait_until="load")
         assert response is not None and response.status == 200, url
         assert response.headers["content-type"].startswith("text/html")

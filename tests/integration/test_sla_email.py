@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from helpers.net import free_port
+from helpers.net import refused_port
 from helpers.paths import SITE_CONFIGS
 from helpers.sla_cases import SITE_ID, deliver, pid, publish_l1c, utc
 from take5_ops.naming import parse_product_id
@@ -33,7 +33,7 @@ class FakeSleep:
 
 
 def mailer(port: int, sleep=None) -> Mailer:
-    return Mailer(smtp_sender("127.0.0.1", port, timeout=5), sender="take5-sla@test", attempts=3, delay=10,
+    return Mailer(smtp_sender("127.0.0.1", port, timeout=30), sender="take5-sla@test", attempts=3, delay=10,
                   sleep=sleep or FakeSleep())
 
 
@@ -179,10 +179,8 @@ def test_smtp_down_retried_reported_not_recorded_then_sent(site, buckets, smtp, 
     deliver(buckets, product)
     now = utc(2015, 4, 24, 10)
     sleep = FakeSleep()
-    down = Mailer(smtp_sender("127.0.0.1", free_port(), timeout=5), sender="take5-sla@test", attempts=3,
-                  delay=10, sleep=sleep)
-    with caplog.at_level(logging.WARNING, logger="take5_ops.sla"):
-        result = check_site(site, buckets, now, down, link=run_link(now), campaign_end=date(2015, 4, 9))
+    with refused_port() as port, caplog.at_level(logging.WARNING, logger="take5_ops.sla"):
+        result = check_site(site, buckets, now, mailer(port, sleep), link=run_link(now), campaign_end=date(2015, 4, 9))
     assert not result.sent and result.error.startswith("SLA message not sent after 3 attempts")
     assert sleep.calls == [10, 20]  # backoff 2
     assert sum("failed (attempt" in r.message for r in caplog.records) == 3

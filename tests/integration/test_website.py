@@ -114,7 +114,7 @@ def test_site_page_filters_select_what_search_selects(browser, site_published, s
                 assets += 1
     assert assets == 8 * len(products)
     assert page.locator("img.qkl").count() == 5
-    assert page.eval_on_selector_all("img.qkl", "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("[...document.querySelectorAll('img.qkl')].every(i => i.complete && i.naturalWidth > 0)")
     assert view.errors == []
 
 
