@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,9 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_l1c
+
+from helpers.net import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = "FrancePornic"
@@ -115,24 +117,17 @@ def make_product(site, out: Path):
     return product
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _moto() -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).parent / "moto_server"
     proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"http://127.0.0.1:{port}"
-        time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("moto_server did not start")
+    try:
+        wait_port(port, proc=proc)
+    except RuntimeError:
+        proc.terminate()
+        raise
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def time_bare(endpoint: str, folder: Path, bucket: str) -> float:
