@@ -181,11 +181,13 @@ class Cluster(stack.Stack):
     # -- stop -----------------------------------------------------------------
     def stop(self) -> None:
         # the workers first (warm shutdown: their running tasks may end), then what they use
-        terminate_groups([c for c in self.components if c.name.startswith("worker-")])
-        super().stop()
-        terminate_groups([c for c in self.components if c.name == "redis"])
-        netns.remove([self.net.namespace(n) for n in range(1, WORKERS + 1)], self.net.bridge)
-        log(f"removed the worker namespaces and the bridge {self.net.bridge}")
+        try:
+            terminate_groups([c for c in self.components if c.name.startswith("worker-")])
+            super().stop()
+            terminate_groups([c for c in self.components if c.name == "redis"])
+        finally:  # the host's network is given back whatever failed above
+            netns.remove([self.net.namespace(n) for n in range(1, WORKERS + 1)], self.net.bridge)
+            log(f"removed the worker namespaces and the bridge {self.net.bridge}")
 
 
 if __name__ == "__main__":

@@ -290,6 +290,16 @@ def descendants(pid: int) -> list:
         return []
 
 
+def _alive(process) -> bool:
+    """True while a ``psutil.Process`` runs (a zombie, or one gone meanwhile, does not)."""
+    import psutil
+
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def terminate_groups(components: list[Component], grace: float = 30) -> None:
     """Send each component's stop signal to its process group, then SIGKILL what is left after
     ``grace`` seconds, and then what the component started outside its group (task processes).
@@ -325,7 +335,7 @@ def terminate_groups(components: list[Component], grace: float = 30) -> None:
         except subprocess.TimeoutExpired:
             pass
     for name, procs in started.items():
-        left = [p for p in procs if p.is_running() and p.status() != "zombie"]
+        left = [p for p in procs if _alive(p)]
         for p in left:
             try:
                 p.kill()

@@ -42,7 +42,7 @@ CONF = {"poll_seconds": 2, "timeout_seconds": 900}
 DATES = 9
 S3_DOWN = 60.0  # longer than a task's own S3 retries (10-25 s): the attempts running fail; their retries, 5 and 10 s later, may too
 REDIS_DOWN = 30.0
-RUN_TIMEOUT = 900.0
+RUN_TIMEOUT = 1500.0
 PUBLIC_URL = "https://take5.example.org/"  # the Metalinks hold absolute URLs: the same server for both
 PUBLIC_API = "https://take5.example.org/api"  # linked from the root page: the same for both
 CLUSTER_ENV = {
@@ -73,7 +73,7 @@ def cluster(series):
 
     def start():
         try:
-            c.start()
+            c.start(timeout=900)  # beside the reference run, on the same 2 cores
         except Exception as exc:
             c.start_error = exc
 
@@ -83,7 +83,7 @@ def cluster(series):
     try:
         yield c
     finally:
-        started.join(timeout=600)
+        started.join(timeout=1000)
         t0 = time.monotonic()
         left = c.stop()
         report(f"stopped in {time.monotonic() - t0:.0f} s")
@@ -123,7 +123,7 @@ def deliver(series: Path, stores: dict) -> None:
 
 
 def ready(cluster) -> Cluster:
-    cluster.starting.join(timeout=600)
+    cluster.starting.join(timeout=1000)
     if cluster.start_error is not None:
         raise cluster.start_error
     return cluster

@@ -27,12 +27,15 @@ class AirflowAPI:
         return self._token
 
     def request(self, method: str, path: str, body=None, params: dict | None = None, *, raw: bool = False,
-                timeout: float = 60, retries: int = 3):
+                timeout: float = 60, patience: float = 180):
+        """One API call; a server error or an unreachable server is retried every 2 s for ``patience``
+        seconds (the api-server answers 500 while its database restarts), an expired token once."""
         url = f"{self.base}{path}"
         if params:
             url += "?" + urllib.parse.urlencode(params, doseq=True)
         data = json.dumps(body).encode() if body is not None else None
-        for attempt in range(retries + 1):
+        deadline, renewed = time.monotonic() + patience, False
+        while True:
             req = urllib.request.Request(url, data=data, method=method, headers={
                 "Authorization": f"Bearer {self.token()}", "Content-Type": "application/json",
                 "Accept": "text/plain" if raw else "application/json"})
@@ -41,24 +44,22 @@ class AirflowAPI:
                     payload = r.read()
                 return payload.decode() if raw else (json.loads(payload) if payload else None)
             except urllib.error.HTTPError as exc:
-                if exc.code == 401 and attempt < retries:
-                    self._token = None
+                if exc.code == 401 and not renewed:
+                    self._token, renewed = None, True
                     continue
-                if exc.code >= 500 and attempt < retries:
-                    time.sleep(2)
-                    continue
-                raise RuntimeError(f"{method} {path}: HTTP {exc.code}: {exc.read()[:500]!r}") from None
+                if exc.code < 500 or time.monotonic() >= deadline:
+                    raise RuntimeError(f"{method} {path}: HTTP {exc.code}: {exc.read()[:500]!r}") from None
             except (urllib.error.URLError, TimeoutError, ConnectionError):
-                if attempt >= retries:
+                if time.monotonic() >= deadline:
                     raise
-                time.sleep(2)
+            time.sleep(2)
 
     def get(self, path: str, **params):
         return self.request("GET", path, params=params or None)
 
     def health(self) -> dict:
-        with urllib.request.urlopen(f"{self.base}/api/v2/monitor/health", timeout=30) as r:
-            return json.loads(r.read())
+        """The components' health (``/api/v2/monitor/health``, no token needed)."""
+        return self.request("GET", "/api/v2/monitor/health")
 
     def dag_ids(self, prefix: str = "take5_") -> list[str]:
         out, offset = [], 0

@@ -98,8 +98,8 @@ class EmbeddedStack:
         except (OSError, ValueError):
             pass
         if self.proc is not None and self.proc.poll() is None:
-            subprocess.run([sys.executable, str(STACK), "stop"], env=self.env, cwd=ROOT, timeout=timeout + 10)
             try:
+                subprocess.run([sys.executable, str(STACK), "stop"], env=self.env, cwd=ROOT, timeout=timeout + 10)
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)

@@ -68,8 +68,15 @@ def deferred(api) -> int:
     return api.count("/api/v2/dags/~/dagRuns/~/taskInstances", state="deferred")
 
 
-def healthy(api) -> dict:
-    return {k: v.get("status") for k, v in api.health().items()}
+def healthy(api, within: float = 90) -> dict:
+    """The components' health, once all are healthy or after ``within`` seconds: a heartbeat may lag a
+    burst of task starts on 2 cores by more than the 30 s Airflow allows (a dead component stays unhealthy)."""
+    deadline = time.monotonic() + within
+    while True:
+        got = {k: v.get("status") for k, v in api.health().items()}
+        if set(got.values()) == {"healthy"} or time.monotonic() > deadline:
+            return got
+        time.sleep(3)
 
 
 def test_150_sites_wait_deferred_and_healthy(stack):
@@ -96,7 +103,8 @@ def test_150_sites_wait_deferred_and_healthy(stack):
     took = time.monotonic() - t0
     report(f"{n} delivery sensors deferred after {took:.0f} s")
     assert n == SITES, f"{n} of {SITES} sensors deferred after {took:.0f} s"
-    assert set(healthy(api).values()) == {"healthy"}, healthy(api)
+    health = healthy(api)
+    assert set(health.values()) == {"healthy"}, health
     failed = api.count("/api/v2/dags/~/dagRuns/~/taskInstances", state="failed")
     assert failed == 0
     assert "died" not in stack.output()
@@ -144,11 +152,12 @@ def test_killed_scheduler_is_restarted(stack, products):
     line = f"scheduler (pid {old}) died (killed by signal 9 (SIGKILL)): restarting it"
     assert line in stack.output(), stack.output()[-3000:]
     while time.monotonic() - t0 < 180:
-        if healthy(api).get("scheduler") == "healthy" and _heartbeat_after(api, t0):
+        if healthy(api, within=0).get("scheduler") == "healthy" and _heartbeat_after(api, t0):
             break
         time.sleep(2)
     report(f"scheduler restarted {restarted:.0f} s after the kill, healthy after {time.monotonic() - t0:.0f} s")
-    assert set(healthy(api).values()) == {"healthy"}, healthy(api)
+    health = healthy(api)
+    assert set(health.values()) == {"healthy"}, health
 
 
 def _heartbeat_after(api, t0_monotonic: float) -> bool:
@@ -164,7 +173,7 @@ def test_the_runs_go_on_and_publish(stack):
     stores = stack.stores()
     t0 = stack.delivered_at
     found: dict[str, dict] = {}  # site -> the run whose sensor found the delivery
-    while time.monotonic() - t0 < 720 and len(found) < len(PUBLISHING_SITES):
+    while time.monotonic() - t0 < 900 and len(found) < len(PUBLISHING_SITES):
         for site in PUBLISHING_SITES:
             for run in api.dag_runs(f"take5_{site}"):
                 if run["state"] in ("success", "failed") and run["dag_run_id"] not in ("",):
