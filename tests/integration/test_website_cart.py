@@ -178,6 +178,37 @@ def test_a_slow_cart_drawing_never_overwrites_a_later_one(browser, campaign, s3_
         browser.unroute(pattern)
 
 
+def test_the_cart_emptied_while_a_file_kind_is_chosen_stays_empty(browser, campaign, s3_endpoint):
+    """A file kind ticked while the page waits for a site's index, then the cart emptied: the index's late
+    arrival does not bring the product back."""
+    buckets, _, products = campaign
+    root = root_url(s3_endpoint, buckets)
+    first = Page(browser, root).page
+    web.empty_cart(first)
+    web.add_result(first, "Litchfield L1A", products[LITCHFIELD][0].name)
+    key = first.evaluate("""() => {  // one file kind unticked: ticking it again needs the site's index
+        const cart = Take5.loadCart(), key = cart[0].assets[0];
+        cart[0].assets = cart[0].assets.slice(1);
+        Take5.saveCart(cart);
+        return key;
+    }""")
+    first.close()
+    pattern, held = f"**/{LITCHFIELD}/products.json", []
+    browser.route(pattern, lambda route: held.append(route))
+    try:
+        page = Page(browser, root).page
+        assert web.wait_held(page, held) == 1
+        page.evaluate("(key) => { window.chosen = Take5.setAssetKey(key, true); }", key)
+        page.evaluate("() => Take5.saveCart([])")  # "Empty the cart" meanwhile
+        with page.expect_response(pattern):
+            held[0].continue_()
+        page.evaluate("() => window.chosen")
+        assert page.evaluate("() => Take5.loadCart()") == []
+        expect(page.locator("#cart-summary")).to_have_text("The cart is empty.")
+    finally:
+        browser.unroute(pattern)
+
+
 def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_endpoint, tmp_path):
     """Everything by typing and clicking, as a user: search, "Add to cart", the map popup's and a site page's
     "+ all L1C", unticking files, "Download the cart"; then aria2c -V on the .meta4 the browser saved."""

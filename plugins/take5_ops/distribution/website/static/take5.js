@@ -80,12 +80,14 @@
     saveCart(loadCart().filter((c) => !(c.collection === site && c.item === item)));
   }
   async function setAssetKey(key, chosen) {  // choose (or drop) one asset key in every product of the cart
-    const cart = loadCart();
+    const sites = chosen ? Array.from(new Set(loadCart().map((e) => e.collection))) : [];
+    const indexes = new Map(await Promise.all(sites.map((s) => siteProducts(s).then((ps) => [s, ps], () => [s, []]))));
+    const cart = loadCart();  // read once the indexes are here: what the user changed meanwhile is kept
     for (const e of cart) {
       if (!chosen) {
         e.assets = e.assets.filter((k) => k !== key);
       } else if (!e.assets.includes(key)) {
-        const product = (await siteProducts(e.collection)).find((p) => p.id === e.item);
+        const product = (indexes.get(e.collection) || []).find((p) => p.id === e.item);
         if (product && key in product.assets) e.assets = e.assets.concat([key]).sort();
       }
     }
