@@ -186,4 +186,4 @@ def test_for_each_copies_in_parallel_and_first_error_stops(s3_buckets, tmp_path)
 
     with pytest.raises(StoreError, match="refused"):
         for_each(fails_on_the_third, range(1000), workers=1)
-    assert len(calls) <= 3 + 2  # the failed call, then at most 2 x workers drawn ahead
+    assert len(calls) <= 3 + 2  # the failed call, and at most the 2 x workers drawn ahead of it

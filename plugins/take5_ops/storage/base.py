@@ -193,12 +193,13 @@ def for_each(work: Callable[[T], object], items: Iterable[T], workers: int = 1,
              progress: Callable[[int], None] | None = None) -> int:
     """Call ``work`` on every item, ``workers`` at a time (threads: the work waits on a store); the count.
     ``progress(n)`` is called after each item, ``n`` the items done so far. Items are drawn from ``items`` as
-    the work goes, never more than ``2 * workers`` ahead, so the first error stops it after at most that many
-    further calls; it is raised once the calls under way have ended."""
+    the work goes, never more than ``2 * workers`` ahead. The first error stops it: the calls not started are
+    cancelled, those under way end, then it is raised."""
     workers = max(1, workers)
     todo = iter(items)
     n = 0
-    with ThreadPoolExecutor(workers) as pool:
+    pool = ThreadPoolExecutor(workers)
+    try:
         pending: set[Future[object]] = set()
         while True:
             pending.update(pool.submit(work, item) for item in islice(todo, 2 * workers - len(pending)))
@@ -210,6 +211,8 @@ def for_each(work: Callable[[T], object], items: Iterable[T], workers: int = 1,
                 n += 1
                 if progress is not None:
                     progress(n)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def holds(store: Store, key: str, size: int, sha256: str) -> bool:
