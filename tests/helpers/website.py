@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -23,6 +25,18 @@ def search(page, text: str, count: int) -> list[str]:
     return [row.get_attribute("data-item") for row in rows.all()]
 
 
+@contextmanager
+def held_index(target, site: str) -> Iterator[list]:
+    """Requests for ``site``'s products.json held back while the block runs (``target``: a page, or the
+    browser context for every page); yields the list of held routes."""
+    pattern, held = f"**/{site}/products.json", []
+    target.route(pattern, lambda route: held.append(route))
+    try:
+        yield held
+    finally:
+        target.unroute(pattern)
+
+
 def wait_held(page, held: list, seconds: float = 10.0) -> int:
     """Wait until a route handler appending to ``held`` has held a request (handlers run while Playwright
     waits); how many it holds."""
@@ -31,6 +45,12 @@ def wait_held(page, held: list, seconds: float = 10.0) -> int:
             break
         page.wait_for_timeout(100)
     return len(held)
+
+
+def release(page, held: list) -> None:
+    """Let the first held request through, and wait until the page has its response."""
+    with page.expect_response(held[0].request.url):
+        held[0].continue_()
 
 
 def cart_count(page) -> int:

@@ -137,45 +137,46 @@ def test_a_slow_search_never_overwrites_a_later_one(browser, campaign, s3_endpoi
     """While a query waits for a site's index, the page says so; a later query answered first keeps its rows."""
     buckets, _, products = campaign
     page = Page(browser, root_url(s3_endpoint, buckets)).page
-    held = []  # Pornic's products.json, held back until Litchfield's query is shown
-    page.route(f"**/{PORNIC}/products.json", lambda route: held.append(route))
-    page.fill("#search input[name=q]", "Pornic L1A")
-    page.press("#search input[name=q]", "Enter")
-    expect(page.locator("#search-status")).to_have_text("Searching…")
-    expect(page.locator("#add-results")).to_be_disabled()  # "Add all results" would add the previous query's
-    litchfield = products[LITCHFIELD][0].name
-    assert web.search(page, "Litchfield L1A", 1) == [litchfield]
-    assert web.wait_held(page, held) == 1
-    with page.expect_response(f"**/{PORNIC}/products.json"):
-        held[0].continue_()
+    with web.held_index(page, PORNIC) as held:  # held back until Litchfield's query is shown
+        page.fill("#search input[name=q]", "Pornic L1A")
+        page.press("#search input[name=q]", "Enter")
+        expect(page.locator("#search-status")).to_have_text("Searching…")
+        expect(page.locator("#add-results")).to_be_disabled()  # "Add all results" would add the previous query's
+        litchfield = products[LITCHFIELD][0].name
+        assert web.search(page, "Litchfield L1A", 1) == [litchfield]
+        assert web.wait_held(page, held) == 1
+        web.release(page, held)
     page.evaluate("() => Take5.search('Pornic L1A')")  # resolves after the slow query's own handler ran
     expect(page.locator("#search-status")).to_have_text("1 product(s)")
     expect(page.locator("#add-results")).to_be_enabled()
     assert [row.get_attribute("data-item") for row in page.locator("#results tbody tr").all()] == [litchfield]
 
 
+def one_litchfield_product_in_cart(browser, root: str, products, change: str | None = None):
+    """The browser's cart set to Litchfield's first L1A, from another page; ``change``: JavaScript run on that
+    page afterwards, its value returned."""
+    first = Page(browser, root).page
+    web.empty_cart(first)
+    web.add_result(first, "Litchfield L1A", products[LITCHFIELD][0].name)
+    value = first.evaluate(change) if change else None
+    first.close()
+    return value
+
+
 def test_a_slow_cart_drawing_never_overwrites_a_later_one(browser, campaign, s3_endpoint):
     """The cart emptied while the page still waits for a site's index to draw it stays empty when the index comes."""
     buckets, _, products = campaign
     root = root_url(s3_endpoint, buckets)
-    first = Page(browser, root).page
-    web.empty_cart(first)
-    web.add_result(first, "Litchfield L1A", products[LITCHFIELD][0].name)
-    first.close()
-    pattern, held = f"**/{LITCHFIELD}/products.json", []
-    browser.route(pattern, lambda route: held.append(route))  # before the page loads: its first drawing waits
-    try:
+    one_litchfield_product_in_cart(browser, root, products)
+    with web.held_index(browser, LITCHFIELD) as held:  # before the page loads: its first drawing waits
         page = Page(browser, root).page
         assert web.wait_held(page, held) == 1
         page.evaluate("() => Take5.saveCart([])")  # as "Empty the cart" does: a second drawing, with no index to wait for
         expect(page.locator("#cart-summary")).to_have_text("The cart is empty.")
-        with page.expect_response(pattern):
-            held[0].continue_()
+        web.release(page, held)
         page.evaluate("() => Take5.search('Litchfield').then(() => new Promise((done) => setTimeout(done, 0)))")
         expect(page.locator("#cart-summary")).to_have_text("The cart is empty.")
         assert page.locator("#cart-items tbody tr").count() == 0
-    finally:
-        browser.unroute(pattern)
 
 
 def test_the_cart_emptied_while_a_file_kind_is_chosen_stays_empty(browser, campaign, s3_endpoint):
@@ -183,30 +184,21 @@ def test_the_cart_emptied_while_a_file_kind_is_chosen_stays_empty(browser, campa
     arrival does not bring the product back."""
     buckets, _, products = campaign
     root = root_url(s3_endpoint, buckets)
-    first = Page(browser, root).page
-    web.empty_cart(first)
-    web.add_result(first, "Litchfield L1A", products[LITCHFIELD][0].name)
-    key = first.evaluate("""() => {  // one file kind unticked: ticking it again needs the site's index
+    key = one_litchfield_product_in_cart(browser, root, products, """() => {  // one file kind unticked
         const cart = Take5.loadCart(), key = cart[0].assets[0];
         cart[0].assets = cart[0].assets.slice(1);
         Take5.saveCart(cart);
         return key;
     }""")
-    first.close()
-    pattern, held = f"**/{LITCHFIELD}/products.json", []
-    browser.route(pattern, lambda route: held.append(route))
-    try:
+    with web.held_index(browser, LITCHFIELD) as held:
         page = Page(browser, root).page
         assert web.wait_held(page, held) == 1
-        page.evaluate("(key) => { window.chosen = Take5.setAssetKey(key, true); }", key)
+        page.evaluate("(key) => { window.chosen = Take5.setAssetKey(key, true); }", key)  # ticking it needs the index
         page.evaluate("() => Take5.saveCart([])")  # "Empty the cart" meanwhile
-        with page.expect_response(pattern):
-            held[0].continue_()
+        web.release(page, held)
         page.evaluate("() => window.chosen")
         assert page.evaluate("() => Take5.loadCart()") == []
         expect(page.locator("#cart-summary")).to_have_text("The cart is empty.")
-    finally:
-        browser.unroute(pattern)
 
 
 def test_map_search_cart_and_the_metalink_aria2c_verifies(browser, campaign, s3_endpoint, tmp_path):
