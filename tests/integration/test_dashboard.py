@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.browser import CHROMIUM, FLAGS
 from helpers.fake_products import site_config
 from helpers.net import free_port, wait_port
 from helpers.paths import ROOT, SITE_CONFIGS
@@ -35,8 +36,6 @@ from take5_ops.times import format_time
 IMG = ROOT / "docs" / "img"
 NOW = datetime(2015, 5, 12, 12, 0, tzinfo=UTC)
 PASSWORD = "take5-dashboard-test"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PORNIC, ALSACE = "FrancePornic", "FranceAlsace"
 
 
@@ -167,7 +166,7 @@ def test_dashboard_in_chromium(api_server, campaign):
 
     want = expected(campaign)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors = []
         page.on("console", lambda m: errors.append(m.text)  # ours: the Airflow UI's own console is not
@@ -230,7 +229,7 @@ def test_alert_email_html_in_chromium(campaign, tmp_path):
     html = tmp_path / "message.html"
     html.write_text(msg.get_body(preferencelist=("html",)).get_content())
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1000, "height": 400})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
